@@ -1,0 +1,29 @@
+"""virtual-geotiff: TIFF, GeoTIFF and COG archives as virtual Zarr v3 stores (a VirtualiZarr parser)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("virtual-geotiff")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+from .errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    TiffFormatError,
+    UnsupportedTiffError,
+    VirtualGeoTiffError,
+)
+from .limits import Limits
+from .parser import VirtualTIFF
+
+__all__ = [
+    "InvalidArgumentError",
+    "LimitExceededError",
+    "Limits",
+    "TiffFormatError",
+    "UnsupportedTiffError",
+    "VirtualGeoTiffError",
+    "VirtualTIFF",
+    "__version__",
+]

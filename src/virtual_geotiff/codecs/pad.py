@@ -1,0 +1,31 @@
+"""``virtual_geotiff.pad``: pad a short decoded chunk with zeros to the full chunk size.
+
+Why: Zarr needs one regular chunk grid, but the last strip of a TIFF whose height is not a multiple
+of RowsPerStrip holds fewer rows. Padding after decompression makes that strip a full chunk; Zarr then
+crops the padded rows away, so they are never visible. Only arrays with a short last strip get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ._base import TiffBytesDecoder, chunk_nbytes
+
+
+@dataclass(frozen=True)
+class PadCodec(TiffBytesDecoder):
+    codec_name: ClassVar[str] = "virtual_geotiff.pad"
+    threaded: ClassVar[bool] = False
+
+    def decode_chunk(self, data: np.ndarray, spec) -> np.ndarray:
+        want = chunk_nbytes(spec)
+        if data.size == want:
+            return data
+        if data.size > want:  # trailing bytes after the last row, as tifffile and libtiff ignore them
+            return data[:want]
+        out = np.zeros(want, dtype=np.uint8)
+        out[: data.size] = data
+        return out

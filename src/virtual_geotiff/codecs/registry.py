@@ -1,0 +1,232 @@
+"""The ONE place that maps TIFF tags to a Zarr v3 data type and codec chain.
+
+Inputs: Compression, Predictor, SampleFormat, BitsPerSample, samples per pixel, planar
+configuration, photometric interpretation and byte order (all in ``IfdInfo``), plus the chunk layout.
+Output: a ``CodecPlan`` holding the native numpy dtype and the codec chain as Zarr v3 JSON, in Zarr's
+encode order: ``[array->array ...] + [array->bytes] + [bytes->bytes ...]``. Decoding runs it backwards:
+decompress -> (pad a short strip) -> bytes / un-predict floats -> un-transpose -> un-predict integers.
+
+Standard codec names that zarr-python, zarrs and zarrita.js all decode are used wherever they are
+byte-exact (``bytes``, ``transpose``, ``numcodecs.zlib``, ``zstd``); everything else is a
+``virtual_geotiff.*`` codec registered through the ``zarr.codecs`` entry point and reported as such.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedTiffError, where
+from ..layout import ChunkLayout
+from ..tiff.reader import IfdInfo
+from ..tiff.tags import (
+    Compression,
+    LercAddCompression,
+    Photometric,
+    PlanarConfig,
+    Predictor,
+    SampleFormat,
+    enum_name,
+)
+
+#: Codec names that zarr-python, zarrs (Rust) and zarrita.js (JS) all decode.
+PORTABLE_CODECS = frozenset({"bytes", "transpose", "numcodecs.zlib", "zstd", "gzip"})
+
+CodecJSON = dict[str, Any]
+
+_SAMPLE_DTYPES: dict[tuple[int, int], str] = {
+    (SampleFormat.UINT, 8): "u1", (SampleFormat.UINT, 16): "u2",
+    (SampleFormat.UINT, 32): "u4", (SampleFormat.UINT, 64): "u8",
+    (SampleFormat.INT, 8): "i1", (SampleFormat.INT, 16): "i2",
+    (SampleFormat.INT, 32): "i4", (SampleFormat.INT, 64): "i8",
+    (SampleFormat.IEEEFP, 16): "f2", (SampleFormat.IEEEFP, 32): "f4", (SampleFormat.IEEEFP, 64): "f8",
+    (SampleFormat.COMPLEXIEEEFP, 64): "c8", (SampleFormat.COMPLEXIEEEFP, 128): "c16",
+    # VOID samples are opaque words: read as unsigned integers, as tifffile does.
+    (SampleFormat.VOID, 8): "u1", (SampleFormat.VOID, 16): "u2",
+    (SampleFormat.VOID, 32): "u4", (SampleFormat.VOID, 64): "u8",
+}
+
+#: Compressions whose decoder returns decoded pixels (native order), not the stored sample bytes.
+_IMAGE_CODECS = {
+    Compression.JPEG: "virtual_geotiff.jpeg",
+    Compression.WEBP: "virtual_geotiff.webp",
+    Compression.WEBP_DEPRECATED: "virtual_geotiff.webp",
+    Compression.JPEGXL: "virtual_geotiff.jpegxl",
+    Compression.JPEGXL_DNG: "virtual_geotiff.jpegxl",
+    Compression.PNG: "virtual_geotiff.png",
+    Compression.JPEG2000: "virtual_geotiff.jpeg2000",
+    Compression.LERC: "virtual_geotiff.lerc",
+}
+
+_ZLIB: CodecJSON = {"name": "numcodecs.zlib", "configuration": {"level": 6}}
+_ZSTD: CodecJSON = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
+
+#: Lossless compressions that return the stored sample bytes.
+_BYTE_CODECS: dict[int, CodecJSON] = {
+    Compression.LZW: {"name": "virtual_geotiff.lzw"},
+    Compression.PACKBITS: {"name": "virtual_geotiff.packbits"},
+    Compression.ADOBE_DEFLATE: _ZLIB,
+    Compression.DEFLATE: _ZLIB,
+    # format 0 = FORMAT_AUTO: accepts the .xz container libtiff and imagecodecs write.
+    Compression.LZMA: {"name": "numcodecs.lzma",
+                       "configuration": {"format": 0, "check": -1, "preset": None, "filters": None}},
+    Compression.ZSTD: _ZSTD,
+    Compression.ZSTD_DEPRECATED: _ZSTD,
+}
+
+_HINTS = {
+    Compression.OJPEG: "old-style JPEG (Compression=6) is obsolete; rewrite the file with "
+    "`gdal_translate -co COMPRESS=JPEG in.tif out.tif`",
+    Compression.CCITT_RLE: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
+    Compression.CCITT_FAX3: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
+    Compression.CCITT_FAX4: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
+}
+
+
+@dataclass(frozen=True)
+class CodecPlan:
+    """The Zarr data type and codec chain of one IFD."""
+
+    dtype: np.dtype
+    codecs: tuple[CodecJSON, ...]
+
+    @property
+    def custom_codecs(self) -> tuple[str, ...]:
+        """Names of codecs that only virtual-geotiff (installed) decodes."""
+        return tuple(c["name"] for c in self.codecs if c["name"] not in PORTABLE_CODECS)
+
+    @property
+    def portable(self) -> bool:
+        """True when zarrs and zarrita.js can decode the array too."""
+        return not self.custom_codecs
+
+
+def sample_dtype(ifd: IfdInfo, url: str) -> np.dtype:
+    """The native numpy dtype of one sample, or UnsupportedTiffError naming the combination."""
+    key = (ifd.sample_format, ifd.bits_per_sample)
+    code = _SAMPLE_DTYPES.get(key)
+    if code is None:
+        fmt = enum_name(SampleFormat, ifd.sample_format)
+        if ifd.sample_format == SampleFormat.COMPLEXINT:
+            hint = "complex integer samples have no numpy dtype; convert with `gdal_translate -ot CFloat32`"
+        elif ifd.bits_per_sample % 8:
+            hint = (f"{ifd.bits_per_sample}-bit samples need bit unpacking, not supported yet; "
+                    "rewrite with `gdal_translate -ot Byte` (or UInt16)")
+        else:
+            hint = "no Zarr data type matches; convert with `gdal_translate -ot <type>`"
+        raise UnsupportedTiffError(
+            f"BitsPerSample={ifd.bits_per_sample} with SampleFormat={fmt} in {where(url, ifd.index)}: {hint}"
+        )
+    return np.dtype(code)
+
+
+def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> CodecPlan:
+    """Map the tags of ``ifd`` to a dtype and codec chain; refuse what cannot be decoded exactly."""
+    loc = where(url, ifd.index)
+    dtype = sample_dtype(ifd, url)
+    _refuse_unsupported_layouts(ifd, loc)
+
+    compression = ifd.compression
+    decompress: list[CodecJSON]  # in decode order
+    if compression == Compression.NONE:
+        decompress = []
+    elif compression in _BYTE_CODECS:
+        decompress = [_BYTE_CODECS[compression]]
+    elif compression in _IMAGE_CODECS:
+        decompress = _image_decoder(ifd, loc)
+    else:
+        hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE` (or ZSTD)")
+        raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
+                                   f"supported; {hint}")
+
+    # Image decoders hand back native little-endian samples; stored bytes keep the file's byte order.
+    endian = "little" if compression in _IMAGE_CODECS or byteorder == "<" else "big"
+    array_to_array: list[CodecJSON] = []
+    array_to_bytes: CodecJSON = {"name": "bytes", "configuration": {"endian": endian}}
+    if dtype.itemsize == 1:
+        array_to_bytes = {"name": "bytes"}
+
+    predictor = ifd.predictor
+    if predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
+        if dtype.kind not in "iuf" or (dtype.kind == "f" and dtype.itemsize != 2):
+            raise UnsupportedTiffError(
+                f"Predictor=2 (horizontal) with {dtype} samples in {loc} is not defined by TIFF; "
+                "rewrite it with `gdal_translate -co PREDICTOR=3` for floating-point data"
+            )
+        array_to_array.append({"name": "virtual_geotiff.horizontal_predictor", "configuration": {"axis": -1}})
+    elif predictor == Predictor.FLOATINGPOINT and compression not in _IMAGE_CODECS:
+        if dtype.kind != "f":
+            raise UnsupportedTiffError(
+                f"Predictor=3 (floating point) with {dtype} samples in {loc} is not defined by TIFF"
+            )
+        array_to_bytes = {"name": "virtual_geotiff.floating_point_predictor",
+                          "configuration": {"samples": layout.interleaved_samples}}
+    elif predictor not in (Predictor.NONE, Predictor.HORIZONTAL, Predictor.FLOATINGPOINT, 0):
+        raise UnsupportedTiffError(f"Predictor={predictor} in {loc} is not a TIFF predictor this library knows")
+
+    if layout.interleaved_samples > 1:
+        array_to_array.append({"name": "transpose", "configuration": {"order": [1, 2, 0]}})
+    bytes_to_bytes = [{"name": "virtual_geotiff.pad"}] if layout.short_last_chunk else []
+    bytes_to_bytes += list(reversed(decompress))
+    return CodecPlan(dtype=dtype, codecs=(*array_to_array, array_to_bytes, *bytes_to_bytes))
+
+
+def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:
+    if ifd.orientation not in (0, 1):
+        raise UnsupportedTiffError(
+            f"Orientation={ifd.orientation} in {loc}: the image is stored flipped or rotated and applying "
+            "that to virtual chunks is not supported; rewrite it with `gdal_translate` (which applies it)"
+        )
+    if ifd.fill_order == 2:
+        raise UnsupportedTiffError(
+            f"FillOrder=2 (bits reversed within bytes) in {loc} is not supported; rewrite it with "
+            "`gdal_translate` or `tiffcp`"
+        )
+    if ifd.photometric == Photometric.YCBCR and ifd.compression != Compression.JPEG:
+        raise UnsupportedTiffError(
+            f"Photometric=YCbCr without JPEG compression in {loc} is not supported (the samples would need "
+            "chroma upsampling and colour conversion); rewrite it with `gdal_translate -co PHOTOMETRIC=RGB`"
+        )
+
+
+def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
+    compression = ifd.compression
+    name = _IMAGE_CODECS[compression]
+    if compression == Compression.JPEG:
+        return [{"name": name, "configuration": _jpeg_configuration(ifd, loc)}]
+    if compression == Compression.LERC:
+        params = ifd.lerc_parameters or (4, LercAddCompression.NONE)
+        add = params[1] if len(params) > 1 else LercAddCompression.NONE
+        addon = {LercAddCompression.NONE: [], LercAddCompression.DEFLATE: [_ZLIB],
+                 LercAddCompression.ZSTD: [_ZSTD]}.get(add)
+        if addon is None:
+            raise UnsupportedTiffError(f"LercParameters={list(params)} in {loc}: unknown LERC add-on "
+                                       f"compression {add}")
+        return [*addon, {"name": name}]
+    return [{"name": name}]
+
+
+def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
+    """Colour spaces as libtiff/GDAL decode by default (and as tifffile does)."""
+    if ifd.bits_per_sample not in (8, 12):
+        raise UnsupportedTiffError(f"JPEG with BitsPerSample={ifd.bits_per_sample} in {loc} is not supported")
+    colorspace: int | str | None = None
+    outcolorspace: int | str | None = None
+    if not ifd.extra_samples:
+        if ifd.photometric == Photometric.YCBCR:
+            outcolorspace = 2  # libjpeg JCS_RGB
+        elif ifd.photometric == Photometric.RGB:
+            colorspace, outcolorspace = 2, 2  # stored as RGB, no colour conversion
+        elif ifd.photometric == Photometric.SEPARATED:
+            outcolorspace = 4  # JCS_CMYK, as stored
+        elif ifd.photometric > Photometric.PALETTE:
+            outcolorspace = Photometric(ifd.photometric).name if ifd.photometric in Photometric._value2member_map_ \
+                else None
+    if ifd.planar == PlanarConfig.SEPARATE and ifd.samples_per_pixel > 1:
+        outcolorspace = 1  # each plane is a greyscale image
+    tables = None if not ifd.jpeg_tables else base64.b64encode(ifd.jpeg_tables).decode("ascii")
+    return {"tables": tables, "colorspace": colorspace, "outcolorspace": outcolorspace,
+            "bits": ifd.bits_per_sample}

@@ -1,0 +1,32 @@
+"""One exception hierarchy for everything the library refuses.
+
+Every message names the file (URL), the IFD and the tag value at fault and says what the user can do,
+because these errors surface at build time, often deep inside a multi-file job.
+"""
+
+from __future__ import annotations
+
+
+class VirtualGeoTiffError(Exception):
+    """Base class of every error raised on purpose by virtual-geotiff."""
+
+
+class TiffFormatError(VirtualGeoTiffError, ValueError):
+    """The file is not a valid TIFF, is truncated or corrupt, or its tags contradict each other."""
+
+
+class UnsupportedTiffError(VirtualGeoTiffError, NotImplementedError):
+    """The file is a valid TIFF that uses a feature virtual-geotiff cannot (yet) map to Zarr exactly."""
+
+
+class LimitExceededError(TiffFormatError):
+    """A safety limit (IFD count, header bytes, chunks per array, ...) was exceeded."""
+
+
+class InvalidArgumentError(VirtualGeoTiffError, ValueError):
+    """A parser or builder argument is invalid; raised at construction, before any I/O."""
+
+
+def where(url: str, ifd: int | None = None) -> str:
+    """The location phrase used by every message: ``IFD 2 of file:///data/x.tif``."""
+    return f"IFD {ifd} of {url}" if ifd is not None else url

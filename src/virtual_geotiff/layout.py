@@ -1,0 +1,105 @@
+"""Plan how an IFD's tiles or strips become one regular Zarr chunk grid, with numpy arrays only.
+
+Dimensions are ``(y, x)`` for one sample per pixel and ``(band, y, x)`` for several, as in the
+reference parser. A chunky (pixel-interleaved) chunk holds every band: chunk ``(bands, h, w)``, stored
+as ``(h, w, bands)`` and reordered by the ``transpose`` codec. A separate-planes chunk holds one band.
+Strips become chunks of ``RowsPerStrip`` rows; a shorter last strip is padded by a codec.
+Missing chunks (offset or byte count 0: sparse files) get an empty path and read as the fill value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LimitExceededError, TiffFormatError, where
+from .limits import Limits
+from .tiff.reader import IfdInfo
+from .tiff.tags import PlanarConfig
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkLayout:
+    """Array shape, chunk shape and the per-chunk byte ranges of one IFD."""
+
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dims: tuple[str, ...]
+    offsets: np.ndarray  # uint64, shape = chunk grid
+    lengths: np.ndarray  # uint64, shape = chunk grid; 0 where the chunk is missing
+    interleaved_samples: int  # samples stored per pixel inside one chunk (bands if chunky, else 1)
+    short_last_chunk: bool  # the last strip holds fewer rows than RowsPerStrip
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        return self.offsets.shape
+
+    @property
+    def missing(self) -> np.ndarray:
+        return self.lengths == 0
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkLayout:
+    """The chunk layout of ``ifd``; raises TiffFormatError when its tags disagree with each other."""
+    loc = where(url, ifd.index)
+    if ifd.width <= 0 or ifd.height <= 0:
+        raise TiffFormatError(f"{loc} has an empty image ({ifd.width} x {ifd.height} pixels)")
+    spp = ifd.samples_per_pixel
+    if spp <= 0:
+        raise TiffFormatError(f"{loc} has SamplesPerPixel={spp}")
+    if ifd.is_tiled:
+        ch, cw = ifd.tile_height, ifd.tile_width
+        if not ch or not cw or ch <= 0 or cw <= 0:
+            raise TiffFormatError(f"{loc} has an invalid tile size {cw} x {ch}")
+    else:
+        ch, cw = ifd.rows_per_strip, ifd.width
+        if ch <= 0:
+            raise TiffFormatError(f"{loc} has RowsPerStrip={ch}")
+    down, across = _ceil_div(ifd.height, ch), _ceil_div(ifd.width, cw)
+    separate = spp > 1 and ifd.planar == PlanarConfig.SEPARATE
+    planes = spp if separate else 1
+    expected = planes * down * across
+    if expected > limits.max_chunks_per_array:
+        raise LimitExceededError(
+            f"{loc} would need {expected} chunks (max_chunks_per_array={limits.max_chunks_per_array}); "
+            "raise Limits(max_chunks_per_array=...) if the file is legitimate"
+        )
+    chunk_bytes = ch * cw * (1 if separate else spp) * itemsize
+    if chunk_bytes > limits.max_chunk_bytes:
+        raise LimitExceededError(
+            f"{loc} has chunks of {chunk_bytes} bytes (max_chunk_bytes={limits.max_chunk_bytes}); "
+            "retile it (gdal_translate -co TILED=YES) or raise Limits(max_chunk_bytes=...)"
+        )
+    offsets, lengths = ifd.offsets, ifd.byte_counts
+    what = "tiles" if ifd.is_tiled else "strips"
+    if offsets.size < expected or lengths.size < expected:
+        raise TiffFormatError(
+            f"{loc} lists {offsets.size} {what[:-1]} offsets and {lengths.size} byte counts, but its size "
+            f"({ifd.width} x {ifd.height}, {what} of {cw} x {ch}, {planes} plane(s)) needs {expected}; "
+            "the file is truncated or corrupt"
+        )
+    # Extra entries beyond the grid are ignored, as libtiff and tifffile do.
+    offsets, lengths = offsets[:expected], lengths[:expected].copy()
+    lengths[offsets == 0] = 0
+    grid = (planes, down, across)
+    offsets = offsets.reshape(grid)
+    lengths = lengths.reshape(grid)
+    if spp == 1:
+        shape, chunks, dims = (ifd.height, ifd.width), (ch, cw), ("y", "x")
+        offsets, lengths = offsets[0], lengths[0]
+    else:
+        shape, chunks, dims = (spp, ifd.height, ifd.width), (1 if separate else spp, ch, cw), ("band", "y", "x")
+    return ChunkLayout(
+        shape=shape,
+        chunks=chunks,
+        dims=dims,
+        offsets=np.ascontiguousarray(offsets),
+        lengths=np.ascontiguousarray(lengths),
+        interleaved_samples=1 if separate else spp,
+        short_last_chunk=not ifd.is_tiled and ifd.height % ch != 0,
+    )

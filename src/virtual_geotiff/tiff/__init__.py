@@ -1,0 +1,1 @@
+"""Reading TIFF headers: the IFD chain guard, tag enums and the plain-data IFD description."""

@@ -1,0 +1,153 @@
+"""Walks the IFD chain before async-tiff does, so a hostile file cannot make the reader loop.
+
+async-tiff follows next-IFD pointers without cycle detection. This walk reads only the IFD entry
+tables (usually inside the first prefetch), refuses absurd tag counts and value sizes, and cuts a
+looping chain where it first repeats, as tifffile and libtiff do, so async-tiff then sees the
+same finite chain.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from dataclasses import dataclass
+
+from ..errors import LimitExceededError, TiffFormatError
+from ..limits import Limits
+from .source import CachedRangeReader
+
+#: Byte size of each TIFF field type (1..18); unknown types have size 0 and are ignored.
+FIELD_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+                    16: 8, 17: 8, 18: 8}
+
+
+class TiffFormatWarning(UserWarning):
+    """A recoverable defect in a TIFF header (e.g. a looping IFD chain that was cut)."""
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One IFD entry as stored: its type, count and the raw inline value/offset field."""
+
+    type: int
+    count: int
+    field: bytes
+
+    def inline_values(self, byteorder: str) -> tuple[int, ...] | None:
+        """Integer values when they fit inline (SHORT/LONG/LONG8), else None."""
+        fmt = {3: "H", 4: "I", 16: "Q", 1: "B"}.get(self.type)
+        if fmt is None:
+            return None
+        size = FIELD_TYPE_SIZES[self.type] * self.count
+        if size > len(self.field):
+            return None
+        return struct.unpack(byteorder + fmt * self.count, self.field[:size])
+
+
+@dataclass(frozen=True)
+class IfdChain:
+    """Header facts and the entry table of every IFD in the main chain."""
+
+    byteorder: str  # "<" or ">"
+    bigtiff: bool
+    offsets: tuple[int, ...]
+    entries: tuple[dict[int, RawEntry], ...]
+    cut_at: int | None  # index of the IFD whose next pointer looped, if any
+
+
+async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
+    head = await reader.read(0, 16, min_fetch=limits.prefetch_bytes)
+    if len(head) < 8:
+        raise TiffFormatError(f"{reader.url} is too short to be a TIFF ({len(head)} bytes)")
+    if head[:2] == b"II":
+        bo = "<"
+    elif head[:2] == b"MM":
+        bo = ">"
+    else:
+        raise TiffFormatError(f"{reader.url} is not a TIFF: it starts with {head[:4]!r}, not 'II' or 'MM'")
+    version = struct.unpack(bo + "H", head[2:4])[0]
+    if version == 42:
+        bigtiff, first = False, struct.unpack(bo + "I", head[4:8])[0]
+    elif version == 43:
+        if len(head) < 16:
+            raise TiffFormatError(f"{reader.url} is a truncated BigTIFF header")
+        bytesize, _ = struct.unpack(bo + "HH", head[4:8])
+        if bytesize != 8:
+            raise TiffFormatError(f"{reader.url}: BigTIFF offset size {bytesize}, expected 8")
+        bigtiff, first = True, struct.unpack(bo + "Q", head[8:16])[0]
+    else:
+        raise TiffFormatError(f"{reader.url} is not a TIFF: version {version} (expected 42 or BigTIFF 43)")
+
+    count_fmt, count_size, entry_size, ptr_fmt, ptr_size = (
+        ("Q", 8, 20, "Q", 8) if bigtiff else ("H", 2, 12, "I", 4)
+    )
+    offsets: list[int] = []
+    entries: list[dict[int, RawEntry]] = []
+    seen: set[int] = set()
+    offset, cut_at = first, None
+    while offset:
+        if offset in seen:
+            cut_at = len(offsets) - 1
+            # Make async-tiff see the same finite chain: overlay a zero next-pointer.
+            last = offsets[-1]
+            n = len(entries[-1])
+            reader.patch(last + count_size + n * entry_size, b"\0" * ptr_size)
+            warnings.warn(
+                f"{reader.url}: the IFD chain loops back to offset {offset} after IFD {cut_at}; "
+                f"reading the first {len(offsets)} IFDs only",
+                TiffFormatWarning,
+                stacklevel=2,
+            )
+            break
+        if len(offsets) >= limits.max_ifds:
+            raise LimitExceededError(
+                f"{reader.url} has more than max_ifds={limits.max_ifds} IFDs; raise Limits(max_ifds=...) "
+                "if that is legitimate"
+            )
+        if offset < 8:
+            raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} points at offset {offset}, inside the header")
+        seen.add(offset)
+        raw = await reader.read(offset, offset + count_size, min_fetch=limits.prefetch_bytes)
+        if len(raw) < count_size:
+            raise TiffFormatError(
+                f"{reader.url}: IFD {len(offsets)} at offset {offset} lies past the end of the file "
+                "(the file is truncated or its IFD offset is corrupt)"
+            )
+        n = struct.unpack(bo + count_fmt, raw)[0]
+        if n == 0 or n > limits.max_tags_per_ifd:
+            raise TiffFormatError(
+                f"{reader.url}: IFD {len(offsets)} at offset {offset} claims {n} tags "
+                f"(allowed 1..{limits.max_tags_per_ifd}); the file is corrupt"
+            )
+        table = await reader.read(offset + count_size, offset + count_size + n * entry_size + ptr_size,
+                                  min_fetch=limits.prefetch_bytes)
+        if len(table) < n * entry_size:
+            raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} at offset {offset} is truncated")
+        tags = _parse_entries(table, n, bo, bigtiff, reader.url, len(offsets), limits)
+        offsets.append(offset)
+        entries.append(tags)
+        nxt = table[n * entry_size : n * entry_size + ptr_size]
+        offset = struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0
+    if not offsets:
+        raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0)")
+    return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at)
+
+
+def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index: int,
+                   limits: Limits) -> dict[int, RawEntry]:
+    fmt, size, field_at, field_len = (bo + "HHQ", 12, 12, 8) if bigtiff else (bo + "HHI", 8, 8, 4)
+    entry_size = 20 if bigtiff else 12
+    tags: dict[int, RawEntry] = {}
+    for i in range(n):
+        e = table[i * entry_size : (i + 1) * entry_size]
+        tag, typ, count = struct.unpack(fmt, e[:size])
+        nbytes = FIELD_TYPE_SIZES.get(typ, 0) * count
+        if nbytes > limits.max_tag_value_bytes:
+            raise LimitExceededError(
+                f"{url}: tag {tag} in IFD {index} holds {nbytes} bytes, above "
+                f"max_tag_value_bytes={limits.max_tag_value_bytes}; raise Limits(max_tag_value_bytes=...) "
+                "if that is legitimate"
+            )
+        tags.setdefault(tag, RawEntry(typ, count, e[field_at : field_at + field_len]))
+    return tags
+

@@ -1,0 +1,241 @@
+"""Read a TIFF's IFDs through async-tiff into plain, picklable ``IfdInfo`` records.
+
+This is the only module that touches async-tiff objects. Everything downstream (layout, codecs,
+georeferencing, attributes) works on ``IfdInfo``, so each step has one canonical input and tests can
+build ``IfdInfo`` values without a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import TiffFormatError, UnsupportedTiffError, where
+from ..limits import Limits
+from .chain import IfdChain, RawEntry, walk_ifd_chain
+from .source import CachedRangeReader, ReadStats
+from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
+
+_FATAL = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit, MemoryError)
+
+
+@dataclass(frozen=True)
+class GeoTags:
+    """The raw georeferencing tags of one IFD; interpreted by ``virtual_geotiff.geo``."""
+
+    model_pixel_scale: tuple[float, ...] | None = None
+    model_tiepoint: tuple[float, ...] | None = None
+    model_transformation: tuple[float, ...] | None = None
+    geo_keys: dict[str, Any] = field(default_factory=dict)
+    gdal_nodata: str | None = None
+    gdal_metadata: str | None = None
+
+    @property
+    def is_georeferenced(self) -> bool:
+        return bool(self.model_transformation or self.model_tiepoint or self.geo_keys)
+
+
+@dataclass(frozen=True, eq=False)
+class IfdInfo:
+    """Everything this library needs to know about one IFD, as plain Python and numpy values."""
+
+    index: int
+    width: int
+    height: int
+    samples_per_pixel: int
+    bits_per_sample: int
+    sample_format: int
+    compression: int
+    predictor: int
+    planar: int
+    photometric: int
+    tile_width: int | None
+    tile_height: int | None
+    rows_per_strip: int
+    offsets: np.ndarray  # uint64, as stored (tiles/strips in file order)
+    byte_counts: np.ndarray  # uint64
+    jpeg_tables: bytes | None = None
+    lerc_parameters: tuple[int, ...] | None = None
+    subfile_type: int = 0
+    extra_samples: tuple[int, ...] = ()
+    orientation: int = 1
+    fill_order: int = 1
+    ycbcr_subsampling: tuple[int, int] = (2, 2)
+    colormap: np.ndarray | None = None
+    geo: GeoTags = field(default_factory=GeoTags)
+    tags_present: frozenset[int] = frozenset()
+
+    @property
+    def is_tiled(self) -> bool:
+        return self.tile_width is not None
+
+
+@dataclass(frozen=True, eq=False)
+class TiffHeader:
+    """A file's header: byte order, BigTIFF flag and the IFDs of its main chain."""
+
+    url: str
+    byteorder: str  # "<" little-endian (II) or ">" big-endian (MM)
+    bigtiff: bool
+    ifds: tuple[IfdInfo, ...]
+    stats: ReadStats
+
+
+async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> TiffHeader:
+    """Read and validate every IFD of the file at ``path`` in ``store`` (``url`` names it in errors)."""
+    from async_tiff import TIFF
+
+    reader = CachedRangeReader(store=store, path=path, url=url, max_bytes=limits.max_header_bytes)
+    try:
+        chain = await asyncio.wait_for(walk_ifd_chain(reader, limits), limits.timeout_seconds)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store)") from exc
+    except TimeoutError as exc:
+        raise TiffFormatError(f"reading the IFD chain of {url} took over {limits.timeout_seconds}s") from exc
+    try:
+        tiff = await asyncio.wait_for(
+            TIFF.open(path, store=reader, prefetch=limits.prefetch_bytes), limits.timeout_seconds
+        )
+        ifds = tiff.ifds
+    except _FATAL:
+        raise
+    except BaseException as exc:  # async-tiff raises plain Exceptions and, on some corrupt files, panics
+        raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(exc)}") from None
+    if len(ifds) != len(chain.offsets):
+        raise TiffFormatError(
+            f"{url}: async-tiff found {len(ifds)} IFDs where the IFD chain has {len(chain.offsets)}"
+        )
+    infos = tuple(_ifd_info(ifd, i, chain, url) for i, ifd in enumerate(ifds))
+    return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _get(ifd: Any, name: str, url: str, index: int) -> Any:
+    """One async-tiff property, with its failures turned into TiffFormatError naming the IFD."""
+    try:
+        return getattr(ifd, name)
+    except _FATAL:
+        raise
+    except BaseException as exc:
+        raise TiffFormatError(f"cannot read {name} of {where(url, index)}: {_describe(exc)}") from None
+
+
+def _uniform(values: Any, what: str, url: str, index: int) -> int:
+    vals = [int(v) for v in (values if isinstance(values, list | tuple) else [values])]
+    if not vals:
+        raise TiffFormatError(f"{where(url, index)} has an empty {what} tag")
+    if len(set(vals)) != 1:
+        raise UnsupportedTiffError(
+            f"{where(url, index)} has different {what} per sample ({vals}); Zarr arrays need one data type. "
+            "Rewrite the file with one type for all bands (e.g. gdal_translate -ot)"
+        )
+    return vals[0]
+
+
+def _inline(entries: dict[int, RawEntry], tag: int, byteorder: str) -> tuple[int, ...] | None:
+    entry = entries.get(tag)
+    return None if entry is None else entry.inline_values(byteorder)
+
+
+def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
+    entries = chain.entries[index]
+    bo = chain.byteorder
+    width = int(_get(ifd, "image_width", url, index))
+    height = int(_get(ifd, "image_height", url, index))
+    spp = int(_get(ifd, "samples_per_pixel", url, index) or 1)
+    bits = _uniform(_get(ifd, "bits_per_sample", url, index) or [1], "BitsPerSample", url, index)
+    formats = _get(ifd, "sample_format", url, index) or [SampleFormat.UINT]
+    sample_format = _uniform(formats, "SampleFormat", url, index)
+    compression = int(_get(ifd, "compression", url, index) or Compression.NONE)
+    predictor = int(_get(ifd, "predictor", url, index) or Predictor.NONE)
+    planar = int(_get(ifd, "planar_configuration", url, index) or PlanarConfig.CONTIG)
+    photometric_raw = _inline(entries, 262, bo)
+    photometric = int(photometric_raw[0]) if photometric_raw else -1
+    tile_width = _get(ifd, "tile_width", url, index)
+    tile_height = _get(ifd, "tile_height", url, index)
+    if (tile_width is None) != (tile_height is None):
+        raise TiffFormatError(f"{where(url, index)} has only one of TileWidth/TileLength")
+    if tile_width is not None:
+        offsets = _get(ifd, "tile_offsets", url, index)
+        counts = _get(ifd, "tile_byte_counts", url, index)
+        rows_per_strip = int(tile_height)
+    else:
+        offsets = _get(ifd, "strip_offsets", url, index)
+        counts = _get(ifd, "strip_byte_counts", url, index)
+        rps = _get(ifd, "rows_per_strip", url, index)
+        rows_per_strip = height if not rps or int(rps) > height else int(rps)
+    if offsets is None:
+        raise TiffFormatError(f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}Offsets tag")
+    if counts is None:
+        raise TiffFormatError(
+            f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}ByteCounts tag; "
+            "virtual references need the byte length of every chunk"
+        )
+    jpeg_tables = _get(ifd, "jpeg_tables", url, index) if compression == Compression.JPEG else None
+    lerc = _get(ifd, "lerc_parameters", url, index) if compression == Compression.LERC else None
+    extra = _get(ifd, "extra_samples", url, index) or []
+    colormap = _get(ifd, "colormap", url, index) if 320 in entries else None
+    subsampling = _inline(entries, Tag.YCBCR_SUBSAMPLING, bo)
+    fill_order = _inline(entries, Tag.FILL_ORDER, bo)
+    orientation = _inline(entries, Tag.ORIENTATION, bo)
+    subfile = _inline(entries, Tag.NEW_SUBFILE_TYPE, bo)
+    return IfdInfo(
+        index=index,
+        width=width,
+        height=height,
+        samples_per_pixel=spp,
+        bits_per_sample=bits,
+        sample_format=sample_format,
+        compression=compression,
+        predictor=predictor,
+        planar=planar if spp > 1 else PlanarConfig.CONTIG,
+        photometric=photometric,
+        tile_width=None if tile_width is None else int(tile_width),
+        tile_height=None if tile_height is None else int(tile_height),
+        rows_per_strip=rows_per_strip,
+        offsets=np.asarray(offsets, dtype=np.uint64),
+        byte_counts=np.asarray(counts, dtype=np.uint64),
+        jpeg_tables=None if jpeg_tables is None else bytes(jpeg_tables),
+        lerc_parameters=None if lerc is None else tuple(int(v) for v in lerc),
+        subfile_type=int(subfile[0]) if subfile else 0,
+        extra_samples=tuple(int(v) for v in extra),
+        orientation=int(orientation[0]) if orientation else 1,
+        fill_order=int(fill_order[0]) if fill_order else 1,
+        ycbcr_subsampling=(int(subsampling[0]), int(subsampling[1])) if subsampling and len(subsampling) == 2
+        else (2, 2),
+        colormap=None if colormap is None else np.asarray(colormap, dtype=np.uint16).copy(),
+        geo=_geo_tags(ifd, url, index),
+        tags_present=frozenset(entries),
+    )
+
+
+def _floats(value: Any) -> tuple[float, ...] | None:
+    return None if value is None else tuple(float(v) for v in value)
+
+
+def _geo_tags(ifd: Any, url: str, index: int) -> GeoTags:
+    keys = _get(ifd, "geo_key_directory", url, index)
+    geo_keys: dict[str, Any] = {}
+    if keys is not None:
+        for name in keys:  # noqa: SIM118 (async-tiff object, not a dict)
+            try:
+                value = keys[name]
+            except Exception:
+                continue
+            if value is not None:
+                geo_keys[name] = value
+    return GeoTags(
+        model_pixel_scale=_floats(_get(ifd, "model_pixel_scale", url, index)),
+        model_tiepoint=_floats(_get(ifd, "model_tiepoint", url, index)),
+        model_transformation=_floats(_get(ifd, "model_transformation", url, index)),
+        geo_keys=geo_keys,
+        gdal_nodata=_get(ifd, "gdal_nodata", url, index),
+        gdal_metadata=_get(ifd, "gdal_metadata", url, index),
+    )
