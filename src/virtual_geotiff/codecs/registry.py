@@ -61,6 +61,9 @@ _IMAGE_CODECS = {
     Compression.LERC: "virtual_geotiff.lerc",
 }
 
+#: FillOrder=2: bits within each byte are stored least-significant first.
+FILL_ORDER_LSB_FIRST = 2
+
 _ZLIB: CodecJSON = {"name": "numcodecs.zlib", "configuration": {"level": 6}}
 _ZSTD: CodecJSON = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
 
@@ -108,19 +111,30 @@ def sample_dtype(ifd: IfdInfo, url: str) -> np.dtype:
     """The native numpy dtype of one sample, or UnsupportedTiffError naming the combination."""
     key = (ifd.sample_format, ifd.bits_per_sample)
     code = _SAMPLE_DTYPES.get(key)
+    if code is None and is_packed(ifd):
+        # Packed samples widen to the smallest unsigned dtype that holds them (as GDAL returns them).
+        code = "u1" if ifd.bits_per_sample <= 8 else "u2" if ifd.bits_per_sample <= 16 else "u4"
     if code is None:
         fmt = enum_name(SampleFormat, ifd.sample_format)
         if ifd.sample_format == SampleFormat.COMPLEXINT:
             hint = "complex integer samples have no numpy dtype; convert with `gdal_translate -ot CFloat32`"
-        elif ifd.bits_per_sample % 8:
-            hint = (f"{ifd.bits_per_sample}-bit samples need bit unpacking, not supported yet; "
-                    "rewrite with `gdal_translate -ot Byte` (or UInt16)")
+        elif ifd.bits_per_sample > 32 or ifd.sample_format not in (SampleFormat.UINT, SampleFormat.VOID):
+            hint = "only unsigned integer samples can be bit-unpacked; rewrite with `gdal_translate -ot <type>`"
         else:
             hint = "no Zarr data type matches; convert with `gdal_translate -ot <type>`"
         raise UnsupportedTiffError(
             f"BitsPerSample={ifd.bits_per_sample} with SampleFormat={fmt} in {where(url, ifd.index)}: {hint}"
         )
     return np.dtype(code)
+
+
+def is_packed(ifd: IfdInfo) -> bool:
+    """True for unsigned samples whose width is not 8/16/32/64 bits (1, 2, 4, 12, 24-bit, GDAL NBITS)."""
+    return (
+        ifd.sample_format in (SampleFormat.UINT, SampleFormat.VOID)
+        and 1 <= ifd.bits_per_sample <= 32
+        and ifd.bits_per_sample not in (8, 16, 32)
+    )
 
 
 def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> CodecPlan:
@@ -149,8 +163,25 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     if dtype.itemsize == 1:
         array_to_bytes = {"name": "bytes"}
 
+    packed = is_packed(ifd) and compression != Compression.JPEG
+    if packed:
+        if compression in _IMAGE_CODECS:
+            raise UnsupportedTiffError(
+                f"{ifd.bits_per_sample}-bit samples with Compression={enum_name(Compression, compression)} "
+                f"in {loc} are not supported; rewrite with `gdal_translate -ot Byte`"
+            )
+        if ifd.predictor not in (Predictor.NONE, 0):
+            raise UnsupportedTiffError(
+                f"Predictor={ifd.predictor} with {ifd.bits_per_sample}-bit samples in {loc} is not supported "
+                "(libtiff does not define it either); rewrite with `gdal_translate -co PREDICTOR=1`"
+            )
+        array_to_bytes = {"name": "virtual_geotiff.bitunpack",
+                          "configuration": {"bits": ifd.bits_per_sample, "samples": layout.interleaved_samples}}
+
     predictor = ifd.predictor
-    if predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
+    if packed:
+        pass
+    elif predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
         if dtype.kind not in "iuf" or (dtype.kind == "f" and dtype.itemsize != 2):
             raise UnsupportedTiffError(
                 f"Predictor=2 (horizontal) with {dtype} samples in {loc} is not defined by TIFF; "
@@ -169,8 +200,11 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
 
     if layout.interleaved_samples > 1:
         array_to_array.append({"name": "transpose", "configuration": {"order": [1, 2, 0]}})
-    bytes_to_bytes = [{"name": "virtual_geotiff.pad"}] if layout.short_last_chunk else []
+    # bitunpack pads a short strip itself: the padding must happen after unpacking.
+    bytes_to_bytes = [{"name": "virtual_geotiff.pad"}] if layout.short_last_chunk and not packed else []
     bytes_to_bytes += list(reversed(decompress))
+    if ifd.fill_order == FILL_ORDER_LSB_FIRST:
+        bytes_to_bytes.append({"name": "virtual_geotiff.bitorder"})  # decoded first: before decompression
     return CodecPlan(dtype=dtype, codecs=(*array_to_array, array_to_bytes, *bytes_to_bytes))
 
 
@@ -179,11 +213,6 @@ def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:
         raise UnsupportedTiffError(
             f"Orientation={ifd.orientation} in {loc}: the image is stored flipped or rotated and applying "
             "that to virtual chunks is not supported; rewrite it with `gdal_translate` (which applies it)"
-        )
-    if ifd.fill_order == 2:
-        raise UnsupportedTiffError(
-            f"FillOrder=2 (bits reversed within bytes) in {loc} is not supported; rewrite it with "
-            "`gdal_translate` or `tiffcp`"
         )
     if ifd.photometric == Photometric.YCBCR and ifd.compression != Compression.JPEG:
         raise UnsupportedTiffError(

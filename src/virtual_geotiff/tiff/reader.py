@@ -224,7 +224,7 @@ def _geo_tags(ifd: Any, url: str, index: int) -> GeoTags:
     keys = _get(ifd, "geo_key_directory", url, index)
     geo_keys: dict[str, Any] = {}
     if keys is not None:
-        for name in keys:  # noqa: SIM118 (async-tiff object, not a dict)
+        for name in keys:
             try:
                 value = keys[name]
             except Exception:

@@ -1,0 +1,45 @@
+"""``virtual_geotiff.bitunpack``: unpack 1..31-bit samples (bilevel, 2/4-bit, GDAL NBITS) to integers.
+
+TIFF packs such samples as an MSB-first bit stream, each row starting on a byte boundary. This
+bytes->array stage replaces ``bytes`` and widens every sample to the smallest fitting unsigned dtype
+(uint8 up to 8 bits, uint16 up to 16, uint32 up to 32), which is what GDAL returns. ``samples`` is the
+number of interleaved samples per pixel in a stored row (bands for chunky data, otherwise 1). A short
+last strip decodes to fewer rows; they are padded with zeros here (Zarr crops them away).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import imagecodecs
+import numpy as np
+
+from ._base import TiffArrayBytesDecoder
+
+
+@dataclass(frozen=True)
+class BitUnpackCodec(TiffArrayBytesDecoder):
+    codec_name: ClassVar[str] = "virtual_geotiff.bitunpack"
+    bits: int = 1
+    samples: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.bits, int) or not 1 <= self.bits <= 32:
+            raise ValueError(f"bits must be an int in 1..32, got {self.bits!r}")
+        if not isinstance(self.samples, int) or self.samples < 1:
+            raise ValueError(f"samples must be a positive int, got {self.samples!r}")
+
+    def decode_to_array(self, data: np.ndarray, spec) -> np.ndarray:
+        dtype = spec.dtype.to_native_dtype()
+        width = spec.shape[-2] if self.samples > 1 else spec.shape[-1]
+        runlen = width * self.samples
+        total = int(np.prod(spec.shape))
+        row_bytes = -(-runlen * self.bits // 8)
+        rows = min(data.size // row_bytes, total // runlen)
+        out = np.zeros(total, dtype=dtype)
+        if rows:
+            unpacked = imagecodecs.packints_decode(data[: rows * row_bytes].tobytes(), dtype, self.bits,
+                                                   runlen=runlen)
+            out[: rows * runlen] = unpacked.reshape(-1)[: rows * runlen]
+        return out
