@@ -16,7 +16,7 @@ import numpy as np
 from .errors import LimitExceededError, TiffFormatError, where
 from .limits import Limits
 from .tiff.reader import IfdInfo
-from .tiff.tags import PlanarConfig
+from .tiff.tags import Compression, PlanarConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +89,9 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
     grid = (planes, down, across)
     offsets = offsets.reshape(grid)
     lengths = lengths.reshape(grid)
+    interleaved = 1 if separate else spp
+    if ifd.compression == Compression.NONE:
+        lengths = _check_uncompressed_lengths(ifd, lengths, ch, cw, interleaved, loc)
     if spp == 1:
         shape, chunks, dims = (ifd.height, ifd.width), (ch, cw), ("y", "x")
         offsets, lengths = offsets[0], lengths[0]
@@ -100,6 +103,32 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         dims=dims,
         offsets=np.ascontiguousarray(offsets),
         lengths=np.ascontiguousarray(lengths),
-        interleaved_samples=1 if separate else spp,
+        interleaved_samples=interleaved,
         short_last_chunk=not ifd.is_tiled and ifd.height % ch != 0,
     )
+
+
+def _check_uncompressed_lengths(ifd: IfdInfo, lengths: np.ndarray, ch: int, cw: int, interleaved: int,
+                                loc: str) -> np.ndarray:
+    """Uncompressed chunks must hold all their rows: refuse short ones at build time, trim long ones.
+
+    A short uncompressed chunk would otherwise fail only when read; trailing bytes past the last row
+    (which libtiff ignores) are cut from the reference so the chunk decodes to exactly its rows.
+    """
+    row_bytes = -(-cw * interleaved * ifd.bits_per_sample // 8)
+    down = lengths.shape[1]
+    rows = np.full(down, ch, dtype=np.uint64)
+    if not ifd.is_tiled:
+        rows[-1] = ifd.height - (down - 1) * ch
+    expected = (rows * np.uint64(row_bytes))[None, :, None]
+    present = lengths > 0
+    short = present & (lengths < expected)
+    if short.any():
+        plane, row, col = (int(i) for i in np.argwhere(short)[0])
+        index = (plane * down + row) * lengths.shape[2] + col
+        raise TiffFormatError(
+            f"{loc}: uncompressed {'tile' if ifd.is_tiled else 'strip'} {index} holds "
+            f"{int(lengths[plane, row, col])} bytes but needs {int(expected[0, row, 0])}; the file is "
+            "truncated or its byte counts are corrupt"
+        )
+    return np.where(present, np.minimum(lengths, expected), 0).astype(np.uint64)

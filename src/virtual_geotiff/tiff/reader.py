@@ -165,6 +165,9 @@ def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
     if tile_width is not None:
         offsets = _get(ifd, "tile_offsets", url, index)
         counts = _get(ifd, "tile_byte_counts", url, index)
+        if offsets is None and counts is None:  # early libtiff wrote tiles under the Strip tags
+            offsets = _get(ifd, "strip_offsets", url, index)
+            counts = _get(ifd, "strip_byte_counts", url, index)
         rows_per_strip = int(tile_height)
     else:
         offsets = _get(ifd, "strip_offsets", url, index)
