@@ -58,7 +58,10 @@ class CachedRangeReader:
                 break
             except FileNotFoundError:
                 raise
-            except Exception as exc:  # obstore raises a family of errors; transient ones are retried
+            except Exception as exc:
+                if _is_range_past_end(exc):  # the object ends before `start`
+                    data = b""
+                    break  # obstore raises a family of errors; transient ones are retried
                 if attempt == self.retries or not _is_transient(exc):
                     raise
                 await asyncio.sleep(delay)
@@ -117,6 +120,12 @@ class CachedRangeReader:
         if ends is None:
             ends = [s + n for s, n in zip(starts, lengths)]
         return [await self.read(s, e) for s, e in zip(starts, ends)]
+
+
+def _is_range_past_end(exc: Exception) -> bool:
+    """Local stores say 'Requested range was invalid', HTTP/S3 answer 416 for a range past the end."""
+    text = str(exc).lower()
+    return "range was invalid" in text or "416" in text or "range not satisfiable" in text
 
 
 def _is_transient(exc: Exception) -> bool:
