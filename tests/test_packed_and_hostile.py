@@ -130,7 +130,7 @@ def test_empty_file(tmp_path, registry):
 
 
 def test_missing_file_names_the_url(tmp_path, registry):
-    with pytest.raises(FileNotFoundError, match="nope.tif"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.tif"):
         read_array(tmp_path / "nope.tif", registry)
 
 
