@@ -1,0 +1,50 @@
+"""The ``virtual-geotiff inspect`` command, run as a subprocess the way users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import tifffile
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_inspect_json_reports_layout_and_codecs(tmp_path):
+    path = tmp_path / "a.tif"
+    tifffile.imwrite(path, np.zeros((37, 53), "u2"), compression="lzw", tile=(16, 16))
+    result = run_cli("inspect", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    ifd = info["ifds"][0]
+    assert ifd["shape"] == [37, 53] and ifd["chunks"] == [16, 16] and ifd["dtype"] == "uint16"
+    assert ifd["codecs"] == ["bytes", "virtual_geotiff.lzw"]
+    assert ifd["portable"] is False and ifd["custom_codecs"] == ["virtual_geotiff.lzw"]
+    assert info["header_requests"] == 1
+
+
+def test_inspect_human_output_and_unsupported_ifd(tmp_path):
+    path = tmp_path / "b.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), "u1"), compression="zlib")
+    result = run_cli("inspect", str(path))
+    assert result.returncode == 0
+    assert "readable by zarrs / zarrita.js: yes" in result.stdout
+
+
+def test_missing_file_exit_code_and_one_line_error(tmp_path):
+    result = run_cli("inspect", str(tmp_path / "missing.tif"))
+    assert result.returncode == 3
+    assert "error: " in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_not_a_tiff_exit_code(tmp_path):
+    path = tmp_path / "c.tif"
+    path.write_bytes(b"hello world, not a tiff at all")
+    result = run_cli("inspect", str(path))
+    assert result.returncode == 1
+    assert "not a TIFF" in result.stderr
