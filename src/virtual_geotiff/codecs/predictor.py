@@ -27,6 +27,11 @@ class HorizontalPredictorCodec(TiffArrayArrayDecoder):
             raise TypeError(f"axis must be an int, got {self.axis!r}")
 
     def decode_array(self, array: np.ndarray) -> np.ndarray:
+        # The ``bytes`` codec of a big-endian file hands over a non-native (``>``) view: convert to native
+        # first, since both the unsigned view and ``np.cumsum`` (whose result is native) need native words.
+        native = array.dtype.newbyteorder("=")
+        if array.dtype != native:
+            array = array.astype(native)
         words = array.view(f"u{array.dtype.itemsize}") if array.dtype.kind != "u" else array
         summed = np.cumsum(words, axis=self.axis, dtype=words.dtype)
-        return summed.view(array.dtype)
+        return summed.view(native)
