@@ -88,8 +88,10 @@ def write_sample_cogs(out: Path) -> list[Path]:
 
 
 def rasterio_window(path: Path, window: Window = WINDOW, overview_level: int | None = None) -> np.ndarray:
+    """rasterio's pixels with nodata as NaN: xarray masks the virtual store's ``_FillValue`` the same way
+    (``rioxarray.open_rasterio(..., masked=True)``), turning uint16 into float32."""
     with rasterio.open(path, overview_level=overview_level) as src:
-        return src.read(1, window=window)
+        return src.read(1, window=window, masked=True).astype(np.float32).filled(np.nan)
 
 
 def as_slices(window: Window) -> dict[str, slice]:
@@ -100,7 +102,8 @@ def as_slices(window: Window) -> dict[str, slice]:
 
 
 def check(label: str, got: np.ndarray, want: np.ndarray, failures: list[str]) -> None:
-    ok = got.shape == want.shape and got.dtype == want.dtype and np.array_equal(got, want)
+    ok = got.shape == want.shape and got.dtype == want.dtype and np.array_equal(
+        got, want, equal_nan=got.dtype.kind == "f")
     print(f"  [{'ok' if ok else 'MISMATCH'}] {label}: {got.shape} {got.dtype}")
     if not ok:
         failures.append(label)

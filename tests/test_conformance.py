@@ -300,9 +300,12 @@ def _write_two_ifds(path, *, pyramid: bool = False) -> None:
 
 
 def read_flat(path, parser: VirtualTIFF | None = None) -> dict[str, zarr.Array]:
-    """Arrays of the flat layout, through zarr (IFDs of different sizes share the names y/x)."""
+    """IFD arrays of the flat layout, through zarr (IFDs of different sizes share the names y/x).
+
+    Georeferenced files also hold ``spatial_ref`` (and ``x``/``y`` for one IFD): not IFDs, left out here.
+    """
     store = (parser or VirtualTIFF())(url=file_url(path), registry=make_registry())
-    return dict(zarr.open_group(store, mode="r", zarr_format=3).arrays())
+    return {name: arr for name, arr in zarr.open_group(store, mode="r", zarr_format=3).arrays() if name.isdigit()}
 
 
 def check_every_ifd(path) -> int:

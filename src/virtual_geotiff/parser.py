@@ -2,22 +2,54 @@
 
 The read contract, one canonical helper per step:
 validate arguments (``__init__``) -> read IFDs/tags (``tiff.reader``) -> plan chunk layout (``layout``)
--> choose codec chain (``codecs.registry``) -> assemble metadata (``manifest``) -> ``ManifestStore``.
-Multi-file builders call ``read_header`` and ``build_ifd_array`` rather than re-implementing steps.
-Configuration lives in ``__init__``, all I/O in ``__call__``: the parser pickles and parallelises.
+-> choose codec chain (``codecs.registry``) -> georeference, nodata and attributes (``geo``)
+-> assemble metadata (``manifest``) -> ``ManifestStore``.
+Multi-file builders call ``read_header``, ``build_ifd_array`` and ``ifd_attributes`` rather than
+re-implementing steps. Configuration lives in ``__init__``, all I/O in ``__call__``: the parser pickles
+and parallelises.
+
+Georeferenced IFDs open in xarray as ``rioxarray.open_rasterio`` opens them: a scalar ``spatial_ref``
+coordinate (CF grid mapping, ``crs_wkt`` + ``GeoTransform``), ``grid_mapping: "spatial_ref"`` on the data
+array, 1-D ``x``/``y`` pixel-centre coordinates for north-up grids, and nodata as ``_FillValue`` (masked by
+``xr.open_zarr`` by default). ``spatial_ref`` is an array with no chunk: it reads as its fill value 0
+everywhere, so it stays valid when the virtual dataset is written out. ``x``/``y`` are computed: their
+bytes live in an obstore ``MemoryStore`` that ``__call__`` registers in the caller's registry under a
+unique ``memory://virtual-geotiff/<uuid>`` prefix; they are dimension coordinates, which VirtualiZarr
+loads by default, so published datasets hold them as real arrays, never as references to memory.
+
+Which arrays get them: ``ifd_layout="nested"`` gives every georeferenced IFD group its own
+``spatial_ref``/``x``/``y``. In the flat layout, all arrays share the dimensions ``(y, x)`` while IFDs
+differ in size, so ``spatial_ref`` describes the first selected IFD only, and ``x``/``y`` are added only
+when exactly one IFD is selected (``ifd=N`` or a single-image file). Every georeferenced array also
+carries its own GeoZarr ``proj:``/``spatial:`` attributes and ``georef_status``.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
-from virtualizarr.manifests import ManifestArray, ManifestGroup, ManifestStore
+from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, ManifestStore
+from zarr.core.dtype import parse_data_type
+from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from . import __version__
 from ._sync import run_sync
 from .codecs.registry import PORTABLE_CODECS, CodecPlan, plan_codecs, sample_dtype
-from .errors import InvalidArgumentError, TiffFormatError
+from .errors import InvalidArgumentError, TiffFormatError, where
+from .geo import IfdGeoref, georeference
+from .geo.attrs import (
+    encode_fill_value_attr,
+    geozarr_attributes,
+    metadata_attributes,
+    parse_gdal_metadata,
+    parse_nodata,
+    spatial_ref_attributes,
+)
+from .geo.coords import coordinate_attrs, pixel_centers
 from .layout import ChunkLayout, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
@@ -62,9 +94,120 @@ def _decoded_dtype(ifd: IfdInfo, url: str):
     return sample_dtype(ifd, url)
 
 
-def build_ifd_array(ifd: IfdInfo, header: TiffHeader, limits: Limits) -> tuple[ManifestArray, CodecPlan]:
+def build_ifd_array(ifd: IfdInfo, header: TiffHeader, limits: Limits, *, georef: IfdGeoref | None = None,
+                    grid_mapping: bool = False) -> tuple[ManifestArray, CodecPlan]:
+    """The virtual array of one IFD: chunks, codecs, nodata as fill value and its attributes.
+
+    ``grid_mapping=True`` when a ``spatial_ref`` variable next to the array describes this IFD.
+    """
     layout, plan = plan_ifd(ifd, header, limits)
-    return manifest_array(header.url, layout, plan, fill_value=None), plan
+    if georef is None:
+        georef = georeference(ifd, where(header.url, ifd.index))
+    fill_value, attrs = ifd_attributes(ifd, plan.dtype, layout.shape, georef, where(header.url, ifd.index),
+                                       grid_mapping=grid_mapping)
+    return manifest_array(header.url, layout, plan, fill_value=fill_value, attributes=attrs), plan
+
+
+def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: IfdGeoref, loc: str = "", *,
+                   grid_mapping: bool = False) -> tuple[Any, dict[str, Any]]:
+    """``(fill_value, attributes)`` of one IFD's array: nodata, GDAL metadata, georeferencing, GeoZarr."""
+    dtype = np.dtype(dtype)
+    bands = shape[0] if len(shape) == 3 else 1
+    attrs = metadata_attributes(parse_gdal_metadata(ifd.geo.gdal_metadata, where=loc), bands)
+    nodata = parse_nodata(ifd.geo.gdal_nodata, dtype, where=loc)
+    if nodata is not None:
+        attrs["_FillValue"] = encode_fill_value_attr(nodata, dtype)
+    if ifd.geo.geo_keys or georef.transform is not None:
+        attrs["AREA_OR_POINT"] = "Point" if georef.pixel_is_point else "Area"
+    if ifd.geo.is_georeferenced:
+        attrs["georef_status"] = georef.status
+    if georef.note:
+        attrs["georef_note"] = georef.note
+    if georef.vertical_crs is not None:
+        attrs["vertical_crs_wkt"] = georef.vertical_crs.to_wkt(version="WKT2_2019")
+    if grid_mapping and georef.has_spatial_ref:
+        attrs["grid_mapping"] = "spatial_ref"
+    if georef.status != "none":
+        attrs.update(geozarr_attributes(georef.crs, georef.crs_code, georef.transform, georef.point_transform,
+                                        (shape[-2], shape[-1])))
+    return nodata, attrs
+
+
+@dataclass
+class InMemoryObjects:
+    """Bytes of computed arrays (x/y coordinates), keyed by URL under one ``memory://`` prefix."""
+
+    prefix: str
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls) -> InMemoryObjects:
+        return cls(prefix=f"memory://virtual-geotiff/{uuid.uuid4().hex}")
+
+    def add(self, name: str, data: bytes) -> str:
+        url = f"{self.prefix}/{name}"
+        self.objects[url] = data
+        return url
+
+    def register(self, registry: ObjectStoreRegistry) -> None:
+        """Put the objects in a ``MemoryStore`` and register it for ``prefix`` (no-op when empty)."""
+        if not self.objects:
+            return
+        import obstore
+        from obstore.store import MemoryStore
+
+        store = MemoryStore()
+        for url, data in self.objects.items():
+            # ManifestStore reads the URL's whole path from a store without a prefix
+            obstore.put(store, url.split("://", 1)[1].split("/", 1)[1], data)
+        registry.register(self.prefix, store)
+
+
+def _small_array(shape: tuple[int, ...], dtype: str, fill_value: Any, dims: tuple[str, ...],
+                 attrs: dict[str, Any], url: str | None, nbytes: int = 0) -> ManifestArray:
+    """A one-chunk array in plain little-endian ``bytes`` (readable by any Zarr v3 reader)."""
+    zdtype = parse_data_type(np.dtype(dtype), zarr_format=3)
+    metadata = ArrayV3Metadata(
+        shape=shape,
+        data_type=zdtype,
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": shape}},
+        chunk_key_encoding={"name": "default"},
+        fill_value=fill_value,
+        codecs=[{"name": "bytes", "configuration": {"endian": "little"}} if shape else {"name": "bytes"}],
+        attributes=attrs,
+        dimension_names=dims,
+        storage_transformers=None,
+    )
+    grid = (1,) * len(shape)
+    manifest = ChunkManifest.from_arrays(
+        paths=np.full(grid, url or "", dtype=np.dtypes.StringDType()),
+        offsets=np.zeros(grid, dtype=np.uint64),
+        lengths=np.full(grid, nbytes if url else 0, dtype=np.uint64),
+        validate_paths=False,
+    )
+    return ManifestArray(metadata=metadata, chunkmanifest=manifest)
+
+
+def georef_arrays(georef: IfdGeoref, shape: tuple[int, ...], memory: InMemoryObjects, name: str = "",
+                  *, with_xy: bool = True) -> dict[str, ManifestArray]:
+    """``spatial_ref`` (and ``x``/``y`` for north-up grids) describing one IFD's array of ``shape``.
+
+    ``spatial_ref`` has no chunk: it reads as its fill value 0, so it never points at memory.
+    """
+    if not georef.has_spatial_ref:
+        return {}
+    arrays = {"spatial_ref": _small_array((), "int64", 0, (),
+                                          spatial_ref_attributes(georef.crs, georef.transform), None)}
+    if with_xy and georef.has_xy:
+        height, width = shape[-2], shape[-1]
+        x, y = pixel_centers(georef.transform, width, height)
+        x_attrs, y_attrs = coordinate_attrs(georef.crs)
+        prefix = f"{name}/" if name else ""
+        for dim, values, attrs in (("x", x, x_attrs), ("y", y, y_attrs)):
+            data = values.astype("<f8").tobytes()
+            url = memory.add(f"{prefix}{dim}", data)
+            arrays[dim] = _small_array((values.size,), "float64", np.nan, (dim,), attrs, url, len(data))
+    return arrays
 
 
 def store_attributes(plans: list[CodecPlan]) -> dict[str, Any]:
@@ -112,7 +255,10 @@ class VirtualTIFF:
 
     def __call__(self, url: str, registry: ObjectStoreRegistry) -> ManifestStore:
         header = run_sync(read_header(url, registry, self.limits))
-        return ManifestStore(self.build_group(header), registry=registry)
+        memory = InMemoryObjects.new()
+        group = self.build_group(header, memory)
+        memory.register(registry)
+        return ManifestStore(group, registry=registry)
 
     def selected_ifds(self, header: TiffHeader) -> tuple[IfdInfo, ...]:
         if self.ifd is None:
@@ -124,15 +270,34 @@ class VirtualTIFF:
             )
         return (header.ifds[self.ifd],)
 
-    def build_group(self, header: TiffHeader) -> ManifestGroup:
+    def build_group(self, header: TiffHeader, memory: InMemoryObjects | None = None) -> ManifestGroup:
+        """The store's root group. ``memory`` collects the bytes of computed coordinates; without it (or
+        when it is never registered) no ``x``/``y`` arrays are made."""
         arrays: dict[str, ManifestArray] = {}
+        georefs: dict[str, IfdGeoref] = {}
         plans: list[CodecPlan] = []
-        for ifd in self.selected_ifds(header):
-            array, plan = build_ifd_array(ifd, header, self.limits)
+        selected = self.selected_ifds(header)
+        for i, ifd in enumerate(selected):
+            georef = georeference(ifd, where(header.url, ifd.index))
+            described = i == 0 or self.ifd_layout == "nested"
+            array, plan = build_ifd_array(ifd, header, self.limits, georef=georef, grid_mapping=described)
             arrays[str(ifd.index)] = array
+            georefs[str(ifd.index)] = georef
             plans.append(plan)
         attrs = store_attributes(plans)
+        with_xy = memory is not None
+        memory = memory or InMemoryObjects.new()
         if self.ifd_layout == "flat":
-            return ManifestGroup(arrays=arrays, attributes=attrs)
-        groups = {name: ManifestGroup(arrays={name: arr}) for name, arr in arrays.items()}
+            first = str(selected[0].index)
+            extra = georef_arrays(georefs[first], arrays[first].shape, memory,
+                                  with_xy=with_xy and len(selected) == 1)
+            if extra:
+                attrs["coordinates"] = "spatial_ref"
+            return ManifestGroup(arrays={**arrays, **extra}, attributes=attrs)
+        groups = {}
+        for name, arr in arrays.items():
+            extra = georef_arrays(georefs[name], arr.shape, memory, name, with_xy=with_xy)
+            group_attrs = {"coordinates": "spatial_ref"} if extra else {}
+            groups[name] = ManifestGroup(arrays={name: arr, **extra}, attributes=group_attrs)
         return ManifestGroup(groups=groups, attributes=attrs)
+

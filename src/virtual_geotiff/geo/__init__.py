@@ -1,0 +1,67 @@
+"""GeoTIFF semantics: CRS, geotransform, coordinates, nodata and attributes, as GDAL/rasterio read them.
+
+One module per job, all pure functions over ``IfdInfo``/``GeoTags`` (no I/O):
+
+- ``crs``: the CRS of the GeoKeys (``pyproj.CRS``), or a typed error naming the key it cannot interpret;
+- ``transform``: GDAL's GeoTransform, PixelIsPoint shift, GCP detection, ``georef_status``;
+- ``coords``: 1-D pixel-centre ``x``/``y`` exactly as rioxarray computes them;
+- ``attrs``: nodata, GDAL metadata, the CF ``spatial_ref`` grid mapping and the GeoZarr conventions.
+
+``georeference`` below is the one canonical helper that combines them for an IFD; every entry point
+(the parser, multi-file builders, the CLI) calls it rather than re-deriving any step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .crs import crs_code, crs_from_geotags, vertical_crs_from_geokeys
+from .transform import GeorefStatus, GeoTransform, gcp_note, georef_status, georeferencing, geotransform
+
+__all__ = ["IfdGeoref", "georeference"]
+
+
+@dataclass(frozen=True, eq=False)
+class IfdGeoref:
+    """The georeferencing of one IFD."""
+
+    crs: Any  # pyproj.CRS | None (GDAL's default report: horizontal, or compound for GeoTIFF 1.1)
+    crs_code: str | None  # "EPSG:32633" when the CRS carries its own authority code
+    vertical_crs: Any  # pyproj.CRS | None: VerticalCSTypeGeoKey of a GeoTIFF 1.0 file (not in ``crs``)
+    transform: GeoTransform | None  # GDAL order, pixel corners
+    point_transform: GeoTransform | None  # PixelIsPoint only: the untransformed (cell-centre) transform
+    pixel_is_point: bool
+    gcp_count: int
+    status: GeorefStatus
+    note: str | None
+
+    @property
+    def has_spatial_ref(self) -> bool:
+        return self.status != "none"
+
+    @property
+    def has_xy(self) -> bool:
+        return self.status in ("full", "transform-only")
+
+
+def georeference(ifd: Any, where: str = "") -> IfdGeoref:
+    """Georeferencing of ``ifd`` (an ``IfdInfo``); raises ``UnsupportedTiffError`` on uninterpretable keys."""
+    geo = ifd.geo
+    ref = georeferencing(geo)
+    note = None
+    if ref.gcp_count:
+        # GDAL gives the CRS to the GCPs, not to the pixel grid: without a grid there is nothing to refer to
+        return IfdGeoref(crs=None, crs_code=None, vertical_crs=None, transform=None, point_transform=None,
+                         pixel_is_point=ref.pixel_is_point, gcp_count=ref.gcp_count, status="none",
+                         note=gcp_note(ref.gcp_count))
+    crs = crs_from_geotags(geo, where=where) if geo.geo_keys else None
+    vertical = None
+    if crs is not None and not (crs.is_compound or len(crs.axis_info) == 3):
+        vertical = vertical_crs_from_geokeys(geo.geo_keys, where=where)
+    point_transform = (geotransform(geo, point_geo_ignore=True)
+                       if ref.pixel_is_point and ref.transform is not None else None)
+    status = georef_status(ref.transform, crs is not None)
+    return IfdGeoref(crs=crs, crs_code=crs_code(crs) if crs is not None else None, vertical_crs=vertical,
+                     transform=ref.transform, point_transform=point_transform,
+                     pixel_is_point=ref.pixel_is_point, gcp_count=0, status=status, note=note)

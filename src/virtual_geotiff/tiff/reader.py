@@ -8,6 +8,8 @@ build ``IfdInfo`` values without a file.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,7 @@ import numpy as np
 
 from ..errors import TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
-from .chain import IfdChain, RawEntry, walk_ifd_chain
+from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, walk_ifd_chain
 from .source import CachedRangeReader, ReadStats
 from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
 
@@ -32,6 +34,11 @@ class GeoTags:
     geo_keys: dict[str, Any] = field(default_factory=dict)
     gdal_nodata: str | None = None
     gdal_metadata: str | None = None
+    #: The raw GeoKeyDirectoryTag (34735) and GeoDoubleParamsTag (34736) values: async-tiff's ``geo_keys``
+    #: omits keys it does not know (GeogTOWGS84GeoKey, ProjRectifiedGridAngleGeoKey, ...) and the
+    #: directory's revision, which ``virtual_geotiff.geo`` needs to refuse or honour them.
+    key_directory: tuple[int, ...] | None = None
+    double_params: tuple[float, ...] | None = None
 
     @property
     def is_georeferenced(self) -> bool:
@@ -109,7 +116,39 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
             f"{url}: async-tiff found {len(ifds)} IFDs where the IFD chain has {len(chain.offsets)}"
         )
     infos = tuple(_ifd_info(ifd, i, chain, url) for i, ifd in enumerate(ifds))
+    infos = tuple([await _with_raw_geo_params(info, chain, reader) for info in infos])
     return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats)
+
+
+_GEO_KEY_DIRECTORY, _GEO_DOUBLE_PARAMS = 34735, 34736
+
+
+async def _raw_values(entry: RawEntry, fmt: str, chain: IfdChain, reader: CachedRangeReader) -> tuple | None:
+    """The values of one SHORT (``H``) or DOUBLE (``d``) entry, read through the header cache."""
+    expected = {"H": 3, "d": 12}[fmt]
+    if entry.type != expected or entry.count <= 0:
+        return None
+    size = FIELD_TYPE_SIZES[entry.type] * entry.count
+    if size <= len(entry.field):
+        data = entry.field[:size]
+    else:
+        offset = struct.unpack(chain.byteorder + ("Q" if chain.bigtiff else "I"), entry.field)[0]
+        data = await reader.read(offset, offset + size)
+    if len(data) < size:
+        return None  # truncated: async-tiff's parsed keys are all there is
+    return struct.unpack(f"{chain.byteorder}{entry.count}{fmt}", data)
+
+
+async def _with_raw_geo_params(info: IfdInfo, chain: IfdChain, reader: CachedRangeReader) -> IfdInfo:
+    entries = chain.entries[info.index]
+    if _GEO_KEY_DIRECTORY not in entries:
+        return info
+    directory = await _raw_values(entries[_GEO_KEY_DIRECTORY], "H", chain, reader)
+    doubles = None
+    if _GEO_DOUBLE_PARAMS in entries:
+        doubles = await _raw_values(entries[_GEO_DOUBLE_PARAMS], "d", chain, reader)
+    geo = dataclasses.replace(info.geo, key_directory=directory, double_params=doubles)
+    return dataclasses.replace(info, geo=geo)
 
 
 def _describe(exc: BaseException) -> str:

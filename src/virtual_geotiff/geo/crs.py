@@ -1,0 +1,857 @@
+"""The coordinate reference system of an IFD, from its GeoKeys, as GDAL/libgeotiff read them.
+
+Pure functions over the ``geo_keys`` dict of ``GeoTags`` (async-tiff's snake_case key names). Three cases:
+
+* EPSG codes (``ProjectedCSTypeGeoKey``, ``GeographicTypeGeoKey``): ``pyproj.CRS.from_epsg``; a
+  ``ProjLinearUnitsGeoKey`` that differs from the EPSG unit overrides it, as GDAL does.
+* user-defined projected CRSs (32767): an EPSG conversion code (``ProjectionGeoKey``) or a GeoTIFF
+  coordinate transformation (``ProjCoordTransGeoKey``) with explicit parameters, mapped to the EPSG/PROJ
+  method with libgeotiff's fall-back order between parameter keys, on a user-defined or EPSG base CRS;
+* user-defined geographic CRSs: datum, ellipsoid, prime meridian and angular unit keys.
+
+Vertical keys (``VerticalCSTypeGeoKey`` ...) are read by ``vertical_crs_from_geokeys``; GDAL reports only
+the horizontal CRS by default (``GTIFF_REPORT_COMPD_CS=NO``), so ``crs_from_geokeys`` does the same unless
+asked for the compound CRS.
+
+Keys that are present but cannot be interpreted (an unknown EPSG code, an unsupported projection method,
+a user-defined value without its parameters) raise ``UnsupportedTiffError`` naming the key: a wrong CRS
+is worse than none.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pyproj
+from pyproj.exceptions import CRSError
+
+from ..errors import UnsupportedTiffError
+
+USER_DEFINED = 32767
+UNDEFINED = 0
+
+#: async-tiff's key names -> (GeoTIFF key name, key id), for messages.
+GEO_KEYS: dict[str, tuple[str, int]] = {
+    "model_type": ("GTModelTypeGeoKey", 1024),
+    "raster_type": ("GTRasterTypeGeoKey", 1025),
+    "citation": ("GTCitationGeoKey", 1026),
+    "geographic_type": ("GeographicTypeGeoKey", 2048),
+    "geog_citation": ("GeogCitationGeoKey", 2049),
+    "geog_geodetic_datum": ("GeogGeodeticDatumGeoKey", 2050),
+    "geog_prime_meridian": ("GeogPrimeMeridianGeoKey", 2051),
+    "geog_linear_units": ("GeogLinearUnitsGeoKey", 2052),
+    "geog_linear_unit_size": ("GeogLinearUnitSizeGeoKey", 2053),
+    "geog_angular_units": ("GeogAngularUnitsGeoKey", 2054),
+    "geog_angular_unit_size": ("GeogAngularUnitSizeGeoKey", 2055),
+    "geog_ellipsoid": ("GeogEllipsoidGeoKey", 2056),
+    "geog_semi_major_axis": ("GeogSemiMajorAxisGeoKey", 2057),
+    "geog_semi_minor_axis": ("GeogSemiMinorAxisGeoKey", 2058),
+    "geog_inv_flattening": ("GeogInvFlatteningGeoKey", 2059),
+    "geog_azimuth_units": ("GeogAzimuthUnitsGeoKey", 2060),
+    "geog_prime_meridian_long": ("GeogPrimeMeridianLongGeoKey", 2061),
+    "projected_type": ("ProjectedCSTypeGeoKey", 3072),
+    "proj_citation": ("PCSCitationGeoKey", 3073),
+    "projection": ("ProjectionGeoKey", 3074),
+    "proj_coord_trans": ("ProjCoordTransGeoKey", 3075),
+    "proj_linear_units": ("ProjLinearUnitsGeoKey", 3076),
+    "proj_linear_unit_size": ("ProjLinearUnitSizeGeoKey", 3077),
+    "proj_std_parallel1": ("ProjStdParallel1GeoKey", 3078),
+    "proj_std_parallel2": ("ProjStdParallel2GeoKey", 3079),
+    "proj_nat_origin_long": ("ProjNatOriginLongGeoKey", 3080),
+    "proj_nat_origin_lat": ("ProjNatOriginLatGeoKey", 3081),
+    "proj_false_easting": ("ProjFalseEastingGeoKey", 3082),
+    "proj_false_northing": ("ProjFalseNorthingGeoKey", 3083),
+    "proj_false_origin_long": ("ProjFalseOriginLongGeoKey", 3084),
+    "proj_false_origin_lat": ("ProjFalseOriginLatGeoKey", 3085),
+    "proj_false_origin_easting": ("ProjFalseOriginEastingGeoKey", 3086),
+    "proj_false_origin_northing": ("ProjFalseOriginNorthingGeoKey", 3087),
+    "proj_center_long": ("ProjCenterLongGeoKey", 3088),
+    "proj_center_lat": ("ProjCenterLatGeoKey", 3089),
+    "proj_center_easting": ("ProjCenterEastingGeoKey", 3090),
+    "proj_center_northing": ("ProjCenterNorthingGeoKey", 3091),
+    "proj_scale_at_nat_origin": ("ProjScaleAtNatOriginGeoKey", 3092),
+    "proj_scale_at_center": ("ProjScaleAtCenterGeoKey", 3093),
+    "proj_azimuth_angle": ("ProjAzimuthAngleGeoKey", 3094),
+    "proj_straight_vert_pole_long": ("ProjStraightVertPoleLongGeoKey", 3095),
+    "proj_rectified_grid_angle": ("ProjRectifiedGridAngleGeoKey", 3096),  # not parsed by async-tiff
+    "geog_towgs84": ("GeogTOWGS84GeoKey", 2062),  # not parsed by async-tiff
+    "vertical": ("VerticalCSTypeGeoKey", 4096),
+    "vertical_citation": ("VerticalCitationGeoKey", 4097),
+    "vertical_datum": ("VerticalDatumGeoKey", 4098),
+    "vertical_units": ("VerticalUnitsGeoKey", 4099),
+}
+
+# GTModelTypeGeoKey values
+MODEL_PROJECTED = 1
+MODEL_GEOGRAPHIC = 2
+MODEL_GEOCENTRIC = 3
+
+# ProjCoordTransGeoKey values (GeoTIFF 1.0 section 6.3.3.3)
+CT_TRANSVERSE_MERCATOR = 1
+CT_TRANSV_MERCATOR_MODIFIED_ALASKA = 2
+CT_OBLIQUE_MERCATOR = 3
+CT_OBLIQUE_MERCATOR_LABORDE = 4
+CT_OBLIQUE_MERCATOR_ROSENMUND = 5
+CT_OBLIQUE_MERCATOR_SPHERICAL = 6
+CT_MERCATOR = 7
+CT_LAMBERT_CONF_CONIC_2SP = 8
+CT_LAMBERT_CONF_CONIC_1SP = 9
+CT_LAMBERT_AZIM_EQUAL_AREA = 10
+CT_ALBERS_EQUAL_AREA = 11
+CT_AZIMUTHAL_EQUIDISTANT = 12
+CT_EQUIDISTANT_CONIC = 13
+CT_STEREOGRAPHIC = 14
+CT_POLAR_STEREOGRAPHIC = 15
+CT_OBLIQUE_STEREOGRAPHIC = 16
+CT_EQUIRECTANGULAR = 17
+CT_CASSINI_SOLDNER = 18
+CT_GNOMONIC = 19
+CT_MILLER_CYLINDRICAL = 20
+CT_ORTHOGRAPHIC = 21
+CT_POLYCONIC = 22
+CT_ROBINSON = 23
+CT_SINUSOIDAL = 24
+CT_VAN_DER_GRINTEN = 25
+CT_NEW_ZEALAND_MAP_GRID = 26
+CT_TRANSV_MERCATOR_SOUTH_ORIENTED = 27
+CT_CYLINDRICAL_EQUAL_AREA = 28
+CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER = 9815  # libgeotiff's extension (EPSG method code)
+
+# EPSG parameter codes and names
+_P = {
+    8801: "Latitude of natural origin",
+    8802: "Longitude of natural origin",
+    8805: "Scale factor at natural origin",
+    8806: "False easting",
+    8807: "False northing",
+    8821: "Latitude of false origin",
+    8822: "Longitude of false origin",
+    8823: "Latitude of 1st standard parallel",
+    8824: "Latitude of 2nd standard parallel",
+    8826: "Easting at false origin",
+    8827: "Northing at false origin",
+    8832: "Latitude of standard parallel",
+    8833: "Longitude of origin",
+    8811: "Latitude of projection centre",
+    8812: "Longitude of projection centre",
+    8813: "Azimuth of initial line",
+    8814: "Angle from Rectified to Skew Grid",
+    8815: "Scale factor on initial line",
+    8816: "Easting at projection centre",
+    8817: "Northing at projection centre",
+}
+LAT_NAT, LON_NAT, K_NAT, FE, FN = 8801, 8802, 8805, 8806, 8807
+LAT_FO, LON_FO, SP1, SP2, E_FO, N_FO = 8821, 8822, 8823, 8824, 8826, 8827
+LAT_TS, LON_ORIGIN = 8832, 8833
+
+# libgeotiff's fall-back order between GeoKeys for each kind of parameter (geo_normalize.c).
+_NAT_FIRST_LON = ("proj_nat_origin_long", "proj_false_origin_long", "proj_center_long")
+_NAT_FIRST_LAT = ("proj_nat_origin_lat", "proj_false_origin_lat", "proj_center_lat")
+_CENTER_FIRST_LON = ("proj_center_long", "proj_nat_origin_long", "proj_false_origin_long")
+_CENTER_FIRST_LAT = ("proj_center_lat", "proj_nat_origin_lat", "proj_false_origin_lat")
+_FO_FIRST_LON = ("proj_false_origin_long", "proj_nat_origin_long", "proj_center_long")
+_FO_FIRST_LAT = ("proj_false_origin_lat", "proj_nat_origin_lat", "proj_center_lat")
+_SCALE = ("proj_scale_at_nat_origin", "proj_scale_at_center")
+_FALSE_E = ("proj_false_easting", "proj_center_easting", "proj_false_origin_easting")
+_FALSE_N = ("proj_false_northing", "proj_center_northing", "proj_false_origin_northing")
+_FO_E = ("proj_false_origin_easting", "proj_false_easting", "proj_center_easting")
+_FO_N = ("proj_false_origin_northing", "proj_false_northing", "proj_center_northing")
+
+_ANGLE, _LENGTH, _SCALE_UNIT = "angle", "length", "scale"
+
+#: CT code -> (method name, EPSG method code or None, [(EPSG parameter, keys, default, kind), ...])
+_NAT_TM = [
+    (LAT_NAT, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
+    (K_NAT, _SCALE, 1.0, _SCALE_UNIT),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+_CENTER_4 = [
+    (LAT_NAT, _CENTER_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+_NAT_4 = [
+    (LAT_NAT, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+_LON_ONLY = [
+    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+_CONIC_2SP = [
+    (LAT_FO, _FO_FIRST_LAT, 0.0, _ANGLE),
+    (LON_FO, _FO_FIRST_LON, 0.0, _ANGLE),
+    (SP1, ("proj_std_parallel1",), 0.0, _ANGLE),
+    (SP2, ("proj_std_parallel2",), 0.0, _ANGLE),
+    (E_FO, _FO_E, 0.0, _LENGTH),
+    (N_FO, _FO_N, 0.0, _LENGTH),
+]
+_ALBERS = [
+    (LAT_FO, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_FO, _NAT_FIRST_LON, 0.0, _ANGLE),
+    (SP1, ("proj_std_parallel1",), 0.0, _ANGLE),
+    (SP2, ("proj_std_parallel2",), 0.0, _ANGLE),
+    (E_FO, _FALSE_E, 0.0, _LENGTH),
+    (N_FO, _FALSE_N, 0.0, _LENGTH),
+]
+_STEREO = [
+    (LAT_NAT, _CENTER_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
+    (K_NAT, _SCALE, 1.0, _SCALE_UNIT),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+_CEA = [
+    (SP1, ("proj_std_parallel1",), 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
+    (FE, _FALSE_E, 0.0, _LENGTH),
+    (FN, _FALSE_N, 0.0, _LENGTH),
+]
+
+_METHODS: dict[int, tuple[str, int | None, list]] = {
+    CT_TRANSVERSE_MERCATOR: ("Transverse Mercator", 9807, _NAT_TM),
+    CT_TRANSV_MERCATOR_SOUTH_ORIENTED: ("Transverse Mercator (South Orientated)", 9808, _NAT_TM),
+    CT_LAMBERT_CONF_CONIC_1SP: ("Lambert Conic Conformal (1SP)", 9801, _NAT_TM),
+    CT_OBLIQUE_STEREOGRAPHIC: ("Oblique Stereographic", 9809, _NAT_TM),
+    CT_LAMBERT_CONF_CONIC_2SP: ("Lambert Conic Conformal (2SP)", 9802, _CONIC_2SP),
+    CT_ALBERS_EQUAL_AREA: ("Albers Equal Area", 9822, _ALBERS),
+    CT_EQUIDISTANT_CONIC: ("Equidistant Conic", 1119, _ALBERS),
+    CT_LAMBERT_AZIM_EQUAL_AREA: ("Lambert Azimuthal Equal Area", 9820, _CENTER_4),
+    CT_AZIMUTHAL_EQUIDISTANT: ("Azimuthal Equidistant", 1125, _CENTER_4),
+    CT_ORTHOGRAPHIC: ("Orthographic", 9840, _CENTER_4),
+    CT_GNOMONIC: ("Gnomonic", None, _CENTER_4),
+    CT_NEW_ZEALAND_MAP_GRID: ("New Zealand Map Grid", 9811, _CENTER_4),
+    CT_CASSINI_SOLDNER: ("Cassini-Soldner", 9806, _NAT_4),
+    CT_POLYCONIC: ("American Polyconic", 9818, _NAT_4),
+    CT_STEREOGRAPHIC: ("Stereographic", None, _STEREO),
+    CT_MILLER_CYLINDRICAL: ("Miller Cylindrical", None, _LON_ONLY),
+    CT_ROBINSON: ("Robinson", None, _LON_ONLY),
+    CT_SINUSOIDAL: ("Sinusoidal", None, _LON_ONLY),
+    CT_VAN_DER_GRINTEN: ("Van Der Grinten", None, _LON_ONLY),
+    CT_CYLINDRICAL_EQUAL_AREA: ("Lambert Cylindrical Equal Area", 9835, _CEA),
+}
+
+_SUPPORTED_CT = frozenset(_METHODS) | {CT_MERCATOR, CT_POLAR_STEREOGRAPHIC, CT_EQUIRECTANGULAR, CT_OBLIQUE_MERCATOR,
+                                        CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER}
+
+_CT_NAMES = {
+    value: name
+    for name, value in globals().items()
+    if name.startswith("CT_") and isinstance(value, int)
+}
+
+
+def key_label(name: str) -> str:
+    """``ProjectedCSTypeGeoKey (3072)`` for async-tiff's ``projected_type``."""
+    label, key_id = GEO_KEYS.get(name, (name, None))
+    return label if key_id is None else f"{label} ({key_id})"
+
+
+def _fail(name: str, value: Any, why: str, where: str) -> UnsupportedTiffError:
+    loc = f" in {where}" if where else ""
+    return UnsupportedTiffError(
+        f"{key_label(name)}={value!r}{loc}: {why}. virtual-geotiff does not guess a CRS; fix the GeoKeys "
+        "(e.g. gdal_edit.py -a_srs EPSG:XXXX) or reproject the file with gdalwarp"
+    )
+
+
+def _code(keys: Mapping[str, Any], name: str) -> int | None:
+    """An integer code key; None when absent or 0 (undefined)."""
+    value = keys.get(name)
+    if value is None:
+        return None
+    value = int(value)
+    return None if value == UNDEFINED else value
+
+
+def _float(keys: Mapping[str, Any], name: str) -> float | None:
+    value = keys.get(name)
+    return None if value is None else float(value)
+
+
+# ---------------------------------------------------------------------------------------------- units
+
+
+@functools.lru_cache(maxsize=2)
+def _units(category: str) -> dict[int, Any]:
+    from pyproj.database import get_units_map
+
+    return {int(u.code): u for u in get_units_map(auth_name="EPSG", category=category).values()
+            if u.code.isdigit()}
+
+
+def _unit_json(unit: Any, kind: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "name": unit.name,
+        "conversion_factor": unit.conv_factor,
+        "id": {"authority": "EPSG", "code": int(unit.code)},
+    }
+
+
+def _linear_unit(keys: Mapping[str, Any], code_key: str, size_key: str, where: str) -> dict[str, Any] | None:
+    """PROJJSON unit of a linear-units key pair (code, or 32767 + size in metres); None when absent."""
+    code = _code(keys, code_key)
+    if code is None:
+        return None
+    if code == USER_DEFINED:
+        size = _float(keys, size_key)
+        if size is None or not size > 0:
+            raise _fail(code_key, code, f"user-defined units need {key_label(size_key)} (metres per unit)", where)
+        return {"type": "LinearUnit", "name": "unknown", "conversion_factor": size}
+    unit = _units("linear").get(code)
+    if unit is None or not unit.conv_factor:
+        raise _fail(code_key, code, "not an EPSG linear unit code", where)
+    return _unit_json(unit, "LinearUnit")
+
+
+def _angular_unit(keys: Mapping[str, Any], where: str) -> dict[str, Any] | None:
+    code = _code(keys, "geog_angular_units")
+    if code is None:
+        return None
+    if code == USER_DEFINED:
+        size = _float(keys, "geog_angular_unit_size")
+        if size is None or not size > 0:
+            raise _fail("geog_angular_units", code,
+                        f"user-defined units need {key_label('geog_angular_unit_size')} (radians per unit)", where)
+        return {"type": "AngularUnit", "name": "unknown", "conversion_factor": size}
+    unit = _units("angular").get(code)
+    if unit is None or not unit.conv_factor:
+        # sexagesimal units (9110 ...) have no conversion factor: PROJ cannot express them on an axis
+        raise _fail("geog_angular_units", code, "not an EPSG angular unit usable for coordinates", where)
+    return _unit_json(unit, "AngularUnit")
+
+
+def _factor(unit: Any) -> float:
+    """Conversion factor to SI of a PROJJSON unit (a dict or a short name like ``"metre"``)."""
+    if isinstance(unit, dict):
+        return float(unit["conversion_factor"])
+    return {"metre": 1.0, "degree": 0.0174532925199433, "unity": 1.0, "radian": 1.0}.get(unit, float("nan"))
+
+
+# ---------------------------------------------------------------------------------------------- citations
+
+
+def _citation_names(citation: str | None) -> dict[str, str]:
+    """Names that GDAL packs into GeogCitationGeoKey: ``GCS Name = x|Datum = y|Ellipsoid = z|Primem = w|``."""
+    if not citation or "=" not in citation:
+        return {}
+    out = {}
+    for part in citation.split("|"):
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key.strip().lower()] = value.strip()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- EPSG objects
+
+
+def _from_epsg(code: int, name: str, where: str) -> pyproj.CRS:
+    try:
+        return pyproj.CRS.from_epsg(code)
+    except CRSError:
+        raise _fail(name, code, "not a CRS code in the EPSG database of PROJ " + pyproj.proj_version_str,
+                    where) from None
+
+
+def _with_cs_unit(crs: pyproj.CRS, unit: dict[str, Any] | None) -> pyproj.CRS:
+    """``crs`` with its axis unit replaced by ``unit`` (GDAL honours ProjLinearUnits over the EPSG unit)."""
+    if unit is None:
+        return crs
+    doc = crs.to_json_dict()
+    axes = doc.get("coordinate_system", {}).get("axis", [])
+    if not axes or all(abs(_factor(a.get("unit")) - unit["conversion_factor"]) <= 1e-12 * unit["conversion_factor"]
+                       for a in axes):
+        return crs
+    for axis in axes:
+        axis["unit"] = unit
+    doc.pop("id", None)
+    return pyproj.CRS.from_json_dict(doc)
+
+
+# ---------------------------------------------------------------------------------------------- geographic
+
+
+def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, where: str) -> dict[str, Any]:
+    names = _citation_names(keys.get("geog_citation"))
+    datum_code = _code(keys, "geog_geodetic_datum")
+    if datum_code is not None and datum_code != USER_DEFINED:
+        try:
+            datum = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
+        except CRSError:
+            raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
+        datum.pop("$schema", None)
+        if datum.get("type") == "DatumEnsemble":
+            return datum
+        pm = _prime_meridian(keys, angular, names, where)
+        if pm is not None:
+            datum["prime_meridian"] = pm
+        return datum
+    ellipsoid = _ellipsoid(keys, names, where)
+    datum_name = names.get("datum") or (f"Unknown based on {ellipsoid['name']} ellipsoid"
+                                        if ellipsoid.get("name") not in (None, "unknown") else "unknown")
+    datum = {"type": "GeodeticReferenceFrame", "name": datum_name, "ellipsoid": ellipsoid}
+    pm = _prime_meridian(keys, angular, names, where)
+    if pm is not None:
+        datum["prime_meridian"] = pm
+    return datum
+
+
+def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+    code = _code(keys, "geog_ellipsoid")
+    if code is not None and code != USER_DEFINED:
+        try:
+            ell = pyproj.crs.Ellipsoid.from_epsg(code).to_json_dict()
+        except CRSError:
+            raise _fail("geog_ellipsoid", code, "not an ellipsoid code in the EPSG database", where) from None
+        ell.pop("$schema", None)
+        return ell
+    a = _float(keys, "geog_semi_major_axis")
+    if a is None or not a > 0:
+        what = "geog_ellipsoid" if code is not None else "geog_geodetic_datum"
+        value = code if code is not None else keys.get("geog_geodetic_datum", "absent")
+        raise _fail(what, value, "a user-defined datum/ellipsoid needs GeogSemiMajorAxisGeoKey (2057) and "
+                    "GeogInvFlatteningGeoKey (2059) or GeogSemiMinorAxisGeoKey (2058)", where)
+    name = names.get("ellipsoid") or "unknown"
+    inv_f = _float(keys, "geog_inv_flattening")
+    b = _float(keys, "geog_semi_minor_axis")
+    if inv_f is not None and inv_f != 0:
+        return {"name": name, "semi_major_axis": a, "inverse_flattening": inv_f}
+    if b is not None and b > 0 and b != a:
+        return {"name": name, "semi_major_axis": a, "semi_minor_axis": b}
+    return {"name": name, "radius": a}
+
+
+def _prime_meridian(keys: Mapping[str, Any], angular: dict[str, Any] | None, names: dict[str, str],
+                    where: str) -> dict[str, Any] | None:
+    code = _code(keys, "geog_prime_meridian")
+    if code is not None and code != USER_DEFINED:
+        try:
+            pm = pyproj.crs.PrimeMeridian.from_epsg(code).to_json_dict()
+        except CRSError:
+            raise _fail("geog_prime_meridian", code, "not a prime meridian code in the EPSG database", where) from None
+        pm.pop("$schema", None)
+        return pm
+    lon = _float(keys, "geog_prime_meridian_long")
+    if lon is None or lon == 0:
+        if code == USER_DEFINED and lon is None:
+            raise _fail("geog_prime_meridian", code, "a user-defined prime meridian needs "
+                        "GeogPrimeMeridianLongGeoKey (2061)", where)
+        return None
+    return {"name": names.get("primem") or "unknown",
+            "longitude": {"value": lon, "unit": angular or "degree"}}
+
+
+def _geographic_crs(keys: Mapping[str, Any], where: str) -> pyproj.CRS:
+    """The geographic (base) CRS described by the Geog* keys."""
+    angular = _angular_unit(keys, where)
+    code = _code(keys, "geographic_type")
+    if code is not None and code != USER_DEFINED:
+        crs = _from_epsg(code, "geographic_type", where)
+        if not crs.is_geographic:
+            raise _fail("geographic_type", code, f"EPSG:{code} is a {crs.type_name}, not a geographic CRS", where)
+        return _with_cs_unit(crs, angular)
+    if (code is None and _code(keys, "geog_geodetic_datum") is None and _code(keys, "geog_ellipsoid") is None
+            and keys.get("geog_semi_major_axis") is None):
+        raise _fail("geographic_type", keys.get("geographic_type", "absent"),
+                    "no geographic CRS, datum or ellipsoid is defined", where)
+    names = _citation_names(keys.get("geog_citation"))
+    unit = angular or "degree"
+    doc = {
+        "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+        "type": "GeographicCRS",
+        "name": names.get("gcs name") or (keys.get("geog_citation") if "=" not in str(
+            keys.get("geog_citation", "=")) else None) or "unknown",
+        "coordinate_system": {
+            "subtype": "ellipsoidal",
+            "axis": [
+                {"name": "Geodetic latitude", "abbreviation": "Lat", "direction": "north", "unit": unit},
+                {"name": "Geodetic longitude", "abbreviation": "Lon", "direction": "east", "unit": unit},
+            ],
+        },
+    }
+    datum = _geodetic_datum(keys, angular, where)
+    doc["datum_ensemble" if datum.get("type") == "DatumEnsemble" else "datum"] = datum
+    try:
+        return pyproj.CRS.from_json_dict(doc)
+    except CRSError as exc:
+        raise _fail("geographic_type", code if code is not None else "absent",
+                    f"PROJ rejects the user-defined geographic CRS ({exc})", where) from None
+
+
+# ---------------------------------------------------------------------------------------------- projected
+
+
+def _param(code: int, value: float, unit: Any) -> dict[str, Any]:
+    return {"name": _P[code], "value": value, "unit": unit, "id": {"authority": "EPSG", "code": code}}
+
+
+def _first(keys: Mapping[str, Any], names: tuple[str, ...], default: float) -> float:
+    for name in names:
+        value = _float(keys, name)
+        if value is not None:
+            return value
+    return default
+
+
+def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) -> dict[str, Any]:
+    """PROJJSON conversion from ProjectionGeoKey (an EPSG conversion) or ProjCoordTransGeoKey + parameters."""
+    projection = _code(keys, "projection")
+    if projection is not None and projection != USER_DEFINED:
+        try:
+            conv = pyproj.crs.CoordinateOperation.from_epsg(projection).to_json_dict()
+        except CRSError:
+            raise _fail("projection", projection, "not a conversion code in the EPSG database", where) from None
+        conv.pop("$schema", None)
+        return conv
+    ct = _code(keys, "proj_coord_trans")
+    if ct is None:
+        value = keys.get("projected_type", "absent")
+        raise _fail("projected_type", value, "a user-defined projected CRS needs ProjectionGeoKey (3074) or "
+                    "ProjCoordTransGeoKey (3075) with its parameters", where)
+    units = {_ANGLE: angular, _LENGTH: linear, _SCALE_UNIT: "unity"}
+    if ct == CT_MERCATOR:
+        sp1 = _float(keys, "proj_std_parallel1")
+        if sp1 is not None:  # Mercator (2SP) = variant B
+            method, method_code = "Mercator (variant B)", 9805
+            params = [_param(SP1, sp1, angular),
+                      _param(LON_NAT, _first(keys, _NAT_FIRST_LON, 0.0), angular)]
+        else:
+            method, method_code = "Mercator (variant A)", 9804
+            params = [_param(LAT_NAT, _first(keys, _NAT_FIRST_LAT, 0.0), angular),
+                      _param(LON_NAT, _first(keys, _NAT_FIRST_LON, 0.0), angular),
+                      _param(K_NAT, _first(keys, _SCALE, 1.0), "unity")]
+        params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
+    elif ct == CT_POLAR_STEREOGRAPHIC:
+        lat = _first(keys, _NAT_FIRST_LAT, 90.0)
+        lon = _first(keys, ("proj_straight_vert_pole_long", *_NAT_FIRST_LON), 0.0)
+        scale = _first(keys, _SCALE, 1.0)
+        lat_deg = lat * _factor(angular) / _factor("degree")
+        if scale == 1.0 and abs(abs(lat_deg) - 90.0) > 1e-8:  # OGRSpatialReference::SetPS
+            method, method_code = "Polar Stereographic (variant B)", 9829
+            params = [_param(LAT_TS, lat, angular), _param(LON_ORIGIN, lon, angular)]
+        else:
+            method, method_code = "Polar Stereographic (variant A)", 9810
+            params = [_param(LAT_NAT, lat, angular), _param(LON_NAT, lon, angular), _param(K_NAT, scale, "unity")]
+        params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
+    elif ct in (CT_OBLIQUE_MERCATOR, CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER):
+        if keys.get("proj_rectified_grid_angle") is None:
+            raise _fail("proj_coord_trans", ct, "Hotine Oblique Mercator without ProjRectifiedGridAngleGeoKey "
+                        "(3096) is ambiguous", where)
+        variant_b = ct == CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER
+        method, method_code = (("Hotine Oblique Mercator (variant B)", 9815) if variant_b
+                               else ("Hotine Oblique Mercator (variant A)", 9812))
+        params = [_param(8811, _first(keys, _CENTER_FIRST_LAT, 0.0), angular),
+                  _param(8812, _first(keys, _CENTER_FIRST_LON, 0.0), angular),
+                  _param(8813, _first(keys, ("proj_azimuth_angle",), 0.0), angular),
+                  _param(8814, float(keys["proj_rectified_grid_angle"]), angular),
+                  _param(8815, _first(keys, ("proj_scale_at_center", "proj_scale_at_nat_origin"), 1.0), "unity")]
+        if variant_b:
+            params += [_param(8816, _first(keys, ("proj_center_easting", *_FALSE_E), 0.0), linear),
+                       _param(8817, _first(keys, ("proj_center_northing", *_FALSE_N), 0.0), linear)]
+        else:
+            params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear),
+                       _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
+    elif ct == CT_EQUIRECTANGULAR:
+        method, method_code = "Equidistant Cylindrical", 1028
+        lat0 = _first(keys, _CENTER_FIRST_LAT, 0.0)
+        params = [_param(SP1, _first(keys, ("proj_std_parallel1",), 0.0), angular),
+                  _param(LON_NAT, _first(keys, _CENTER_FIRST_LON, 0.0), angular)]
+        if lat0 != 0.0:
+            params.insert(0, _param(LAT_NAT, lat0, angular))
+        params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
+    elif ct in _METHODS:
+        method, method_code, spec = _METHODS[ct]
+        params = [_param(code, _first(keys, names, default), units[kind]) for code, names, default, kind in spec]
+    else:
+        name = _CT_NAMES.get(ct, "unknown")
+        raise _fail("proj_coord_trans", ct, f"coordinate transformation {name} is not supported (supported: "
+                    f"{sorted(_SUPPORTED_CT)})", where)
+    method_doc: dict[str, Any] = {"name": method, "_north_pole": None}
+    if ct == CT_POLAR_STEREOGRAPHIC:
+        method_doc["_north_pole"] = lat > 0
+    if method_code is not None:
+        method_doc["id"] = {"authority": "EPSG", "code": method_code}
+    return {"type": "Conversion", "name": "unknown", "method": method_doc, "parameters": params}
+
+
+def _projected_crs(keys: Mapping[str, Any], where: str) -> pyproj.CRS:
+    linear = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where)
+    code = _code(keys, "projected_type")
+    if code is not None and code != USER_DEFINED:
+        crs = _from_epsg(code, "projected_type", where)
+        if not crs.is_projected:
+            raise _fail("projected_type", code, f"EPSG:{code} is a {crs.type_name}, not a projected CRS", where)
+        return _with_cs_unit(crs, linear)
+    base = _geographic_crs(keys, where)
+    base_doc = base.to_json_dict()
+    base_doc.pop("$schema", None)
+    base_axes = base_doc.get("coordinate_system", {}).get("axis", [])
+    angular = _angular_unit(keys, where) or (base_axes[0].get("unit", "degree") if base_axes else "degree")
+    unit = linear or "metre"
+    conversion = _conversion(keys, angular, unit, where)
+    north_pole = conversion["method"].pop("_north_pole", None)
+    axes = [
+        {"name": "Easting", "abbreviation": "E", "direction": "east", "unit": unit},
+        {"name": "Northing", "abbreviation": "N", "direction": "north", "unit": unit},
+    ]
+    if north_pole is not None:  # GDAL's SetPS: PROJ's polar Cartesian CS, as in EPSG:3995 / EPSG:3031
+        toward = "south" if north_pole else "north"
+        axes[0].update(direction=toward, meridian={"longitude": 90})
+        axes[1].update(direction=toward, meridian={"longitude": 180 if north_pole else 0})
+    names = _citation_names(keys.get("citation"))
+    citation = keys.get("citation") or keys.get("proj_citation")
+    doc = {
+        "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+        "type": "ProjectedCRS",
+        "name": names.get("pcs name") or (citation if citation and "=" not in citation else "unknown"),
+        "base_crs": base_doc,
+        "conversion": conversion,
+        "coordinate_system": {"subtype": "Cartesian", "axis": axes},
+    }
+    try:
+        return pyproj.CRS.from_json_dict(doc)
+    except CRSError as exc:
+        raise _fail("proj_coord_trans", keys.get("proj_coord_trans", keys.get("projection")),
+                    f"PROJ rejects the user-defined projected CRS ({exc})", where) from None
+
+
+# ---------------------------------------------------------------------------------------------- entry points
+
+
+def model_type(keys: Mapping[str, Any]) -> int | None:
+    """GTModelTypeGeoKey, inferred from the other keys when absent (as libgeotiff does)."""
+    value = _code(keys, "model_type")
+    if value is not None:
+        return value
+    if _code(keys, "projected_type") is not None or _code(keys, "proj_coord_trans") is not None:
+        return MODEL_PROJECTED
+    if any(_code(keys, k) is not None for k in ("geographic_type", "geog_geodetic_datum", "geog_ellipsoid")):
+        return MODEL_GEOGRAPHIC
+    return None
+
+
+_LOCAL_METRE = ('LOCAL_CS["unnamed",UNIT["metre",1,AUTHORITY["EPSG","9001"]],'
+                'AXIS["Easting",EAST],AXIS["Northing",NORTH]]')
+
+
+def crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "", compound: bool = False) -> pyproj.CRS | None:
+    """The CRS the GeoKeys describe, or None when they describe none.
+
+    ``where`` names the file/IFD in error messages. With ``compound=True`` a vertical CRS
+    (``VerticalCSTypeGeoKey``) is combined into a ``CompoundCRS``; by default only the horizontal CRS is
+    returned, as GDAL and rasterio report it.
+    """
+    if not keys:
+        return None
+    mtype = model_type(keys)
+    if mtype is None:
+        horizontal = None
+    elif mtype == MODEL_PROJECTED:
+        if _code(keys, "projected_type") is None and _code(keys, "projection") is None and \
+                _code(keys, "proj_coord_trans") is None:
+            # GDAL reads a projected model without any projection as an unnamed local (engineering) CRS
+            horizontal = pyproj.CRS.from_wkt(_LOCAL_METRE)
+        else:
+            horizontal = _projected_crs(keys, where)
+    elif mtype == MODEL_GEOGRAPHIC:
+        pcs = _code(keys, "projected_type")
+        if _code(keys, "geographic_type") is None and pcs is not None and pcs != USER_DEFINED:
+            # a geographic model that only names a projected CRS: GDAL uses that CRS's base
+            horizontal = _from_epsg(pcs, "projected_type", where).geodetic_crs
+        else:
+            horizontal = _geographic_crs(keys, where)
+    elif mtype == MODEL_GEOCENTRIC:
+        code = _code(keys, "geographic_type")
+        if code is None or code == USER_DEFINED:
+            raise _fail("model_type", mtype, "a geocentric model needs an EPSG code in GeographicTypeGeoKey "
+                        "(2048); user-defined geocentric CRSs are not supported", where)
+        horizontal = _from_epsg(code, "geographic_type", where)
+    else:
+        raise _fail("model_type", mtype, "unknown model type (expected 1 projected, 2 geographic or "
+                    "3 geocentric)", where)
+    if not compound:
+        return horizontal
+    vertical = vertical_crs_from_geokeys(keys, where=where)
+    if vertical is None or horizontal is None:
+        return horizontal or vertical
+    return pyproj.crs.CompoundCRS(name=f"{horizontal.name} + {vertical.name}", components=[horizontal, vertical])
+
+
+def vertical_crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "") -> pyproj.CRS | None:
+    """The vertical CRS of VerticalCSTypeGeoKey / VerticalDatumGeoKey / VerticalUnitsGeoKey, or None."""
+    code = _code(keys, "vertical")
+    if code is not None and code != USER_DEFINED:
+        crs = _from_epsg(code, "vertical", where)
+        if not crs.is_vertical:
+            raise _fail("vertical", code, f"EPSG:{code} is a {crs.type_name}, not a vertical CRS", where)
+        unit = _linear_unit(keys, "vertical_units", "vertical_units", where) if _code(
+            keys, "vertical_units") not in (None, USER_DEFINED) else None
+        return _with_cs_unit(crs, unit)
+    datum_code = _code(keys, "vertical_datum")
+    if code is None and datum_code is None:
+        return None
+    if datum_code is None or datum_code == USER_DEFINED:
+        raise _fail("vertical_datum", keys.get("vertical_datum", "absent"),
+                    "a user-defined vertical CRS needs an EPSG vertical datum code", where)
+    try:
+        datum = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
+    except CRSError:
+        raise _fail("vertical_datum", datum_code, "not a datum code in the EPSG database", where) from None
+    datum.pop("$schema", None)
+    unit = (_linear_unit(keys, "vertical_units", "vertical_units", where)
+            if _code(keys, "vertical_units") not in (None, USER_DEFINED) else None) or "metre"
+    citation = keys.get("vertical_citation")
+    doc = {
+        "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+        "type": "VerticalCRS",
+        "name": citation or "unknown",
+        "datum": datum,
+        "coordinate_system": {"subtype": "vertical", "axis": [
+            {"name": "Gravity-related height", "abbreviation": "H", "direction": "up", "unit": unit}]},
+    }
+    try:
+        return pyproj.CRS.from_json_dict(doc)
+    except CRSError as exc:
+        raise _fail("vertical_datum", datum_code, f"PROJ rejects the vertical CRS ({exc})", where) from None
+
+
+_AUTH_RE = re.compile(r"^[A-Z]+:[0-9]+$")
+
+
+def crs_code(crs: pyproj.CRS) -> str | None:
+    """``EPSG:32633`` when the CRS carries an authority identifier of its own (no database search)."""
+    ident = crs.to_json_dict().get("id")
+    if isinstance(ident, dict) and "authority" in ident and "code" in ident:
+        code = f"{ident['authority']}:{ident['code']}"
+        return code if _AUTH_RE.match(code) else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- raw keys
+
+GEOG_TOWGS84 = 2062
+PROJ_RECTIFIED_GRID_ANGLE = 3096
+_LOCATION_SHORT, _LOCATION_DOUBLE = 0, 34736
+
+
+def parse_key_directory(directory: tuple[int, ...] | None,
+                        doubles: tuple[float, ...] | None) -> tuple[int | None, dict[int, Any]]:
+    """``(KeyRevisionMinor, {key id: value})`` from the raw GeoKeyDirectoryTag and GeoDoubleParamsTag.
+
+    SHORT values come back as ``int``, DOUBLE values as a tuple of floats; ASCII values (read by
+    async-tiff) as ``None``. Malformed directories give ``(None, {})``: async-tiff's keys are then all
+    there is.
+    """
+    if not directory or len(directory) < 4:
+        return None, {}
+    minor, count = int(directory[2]), int(directory[3])
+    out: dict[int, Any] = {}
+    for i in range(count):
+        entry = directory[4 + 4 * i: 8 + 4 * i]
+        if len(entry) < 4:
+            break
+        key, location, n, value = (int(v) for v in entry)
+        if location == _LOCATION_SHORT:
+            out[key] = value
+        elif location == _LOCATION_DOUBLE and doubles is not None and value + n <= len(doubles):
+            out[key] = tuple(float(v) for v in doubles[value: value + n])
+        else:
+            out[key] = None
+    return minor, out
+
+
+def _to_wgs84(crs: pyproj.CRS, params: tuple[float, ...]) -> pyproj.CRS:
+    """``crs`` bound to WGS 84 by a TOWGS84 Helmert transformation (Position Vector, as GDAL reads it)."""
+    values = list(params) + [0.0] * (7 - len(params))
+    arcsec = {"type": "AngularUnit", "name": "arc-second", "conversion_factor": 4.84813681109536e-06}
+    ppm = {"type": "ScaleUnit", "name": "parts per million", "conversion_factor": 1e-06}
+    spec = [(8605, "X-axis translation", "metre"), (8606, "Y-axis translation", "metre"),
+            (8607, "Z-axis translation", "metre"), (8608, "X-axis rotation", arcsec),
+            (8609, "Y-axis rotation", arcsec), (8610, "Z-axis rotation", arcsec),
+            (8611, "Scale difference", ppm)]
+    source = crs.to_json_dict()
+    source.pop("$schema", None)
+    target = pyproj.CRS.from_epsg(4326).to_json_dict()
+    target.pop("$schema", None)
+    doc = {
+        "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+        "type": "BoundCRS",
+        "source_crs": source,
+        "target_crs": target,
+        "transformation": {
+            "name": f"Transformation from {crs.name} to WGS84",
+            "method": {"name": "Position Vector transformation (geog2D domain)",
+                       "id": {"authority": "EPSG", "code": 9606}},
+            "parameters": [{"name": name, "value": value, "unit": unit, "id": {"authority": "EPSG", "code": code}}
+                           for (code, name, unit), value in zip(spec, values)],
+        },
+    }
+    return pyproj.CRS.from_json_dict(doc)
+
+
+def _user_defined_datum(keys: Mapping[str, Any], crs: pyproj.CRS) -> bool:
+    """True when the datum comes from ellipsoid keys rather than an EPSG GCS or datum code."""
+    if _code(keys, "geographic_type") not in (None, USER_DEFINED):
+        return False
+    if _code(keys, "geog_geodetic_datum") not in (None, USER_DEFINED):
+        return False
+    if model_type(keys) == MODEL_PROJECTED and _code(keys, "projected_type") not in (None, USER_DEFINED):
+        return False
+    return crs.is_geographic or crs.is_projected
+
+
+def crs_from_geotags(geo: Any, *, where: str = "") -> pyproj.CRS | None:
+    """The CRS of one IFD's ``GeoTags`` exactly as GDAL (and so rasterio) reports it by default.
+
+    On top of ``crs_from_geokeys``: ``GeogTOWGS84GeoKey`` binds a user-defined datum to WGS 84 (GDAL
+    ignores it next to an EPSG datum), and a vertical CRS makes a compound CRS only in GeoTIFF 1.1 files
+    (KeyRevisionMinor >= 1), GDAL's default (``GTIFF_REPORT_COMPD_CS``). Use ``vertical_crs_from_geokeys``
+    for the vertical part of a GeoTIFF 1.0 file.
+    """
+    minor, raw = parse_key_directory(geo.key_directory, geo.double_params)
+    keys = dict(geo.geo_keys)
+    angle = raw.get(PROJ_RECTIFIED_GRID_ANGLE)
+    if isinstance(angle, tuple) and angle:
+        keys["proj_rectified_grid_angle"] = angle[0]
+    compound = minor is not None and minor >= 1
+    crs = crs_from_geokeys(keys, where=where, compound=False)
+    if crs is None:
+        return None
+    towgs84 = raw.get(GEOG_TOWGS84)
+    if GEOG_TOWGS84 in raw and (not isinstance(towgs84, tuple) or len(towgs84) not in (3, 7)):
+        raise _fail("GeogTOWGS84GeoKey", towgs84, "needs 3 or 7 DOUBLE values", where)
+    if towgs84 and _user_defined_datum(keys, crs):
+        crs = _to_wgs84(crs, towgs84)
+    if compound:
+        crs = _with_vertical(crs, keys, where)
+    return crs
+
+
+def _with_vertical(horizontal: pyproj.CRS, keys: Mapping[str, Any], where: str) -> pyproj.CRS:
+    code = _code(keys, "vertical")
+    if code is not None and code != USER_DEFINED:
+        try:
+            candidate = pyproj.CRS.from_epsg(code)
+        except CRSError:
+            candidate = None
+        if candidate is not None and candidate.is_geographic and len(candidate.axis_info) == 3:
+            # GDAL writes a geographic 3D CRS (e.g. EPSG:4979) as VerticalCSTypeGeoKey on its 2D base
+            base = candidate.sub_crs_list[0] if candidate.sub_crs_list else candidate.geodetic_crs
+            if base is not None and horizontal.is_geographic and (
+                    horizontal.datum == candidate.datum):
+                return candidate
+    vertical = vertical_crs_from_geokeys(keys, where=where)
+    if vertical is None:
+        return horizontal
+    return pyproj.crs.CompoundCRS(name=f"{horizontal.name} + {vertical.name}", components=[horizontal, vertical])
