@@ -21,6 +21,7 @@ is worse than none.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -269,13 +270,24 @@ def _code(keys: Mapping[str, Any], name: str) -> int | None:
     value = keys.get(name)
     if value is None:
         return None
-    value = int(value)
-    return None if value == UNDEFINED else value
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        raise _fail(name, value, "expected one integer code", "") from None
+    return None if code == UNDEFINED else code
 
 
 def _float(keys: Mapping[str, Any], name: str) -> float | None:
     value = keys.get(name)
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _fail(name, value, "expected one number", "") from None
+    if not math.isfinite(number):
+        raise _fail(name, value, "expected a finite number", "")
+    return number
 
 
 # ---------------------------------------------------------------------------------------------- units
@@ -654,6 +666,15 @@ def crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "", compound: bool
     """
     if not keys:
         return None
+    try:
+        return _crs_from_geokeys(keys, where, compound)
+    except UnsupportedTiffError as exc:
+        if where and where not in str(exc):
+            raise UnsupportedTiffError(f"{where}: {exc}") from None
+        raise
+
+
+def _crs_from_geokeys(keys: Mapping[str, Any], where: str, compound: bool) -> pyproj.CRS | None:
     mtype = model_type(keys)
     if mtype is None:
         horizontal = None
