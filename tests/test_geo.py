@@ -318,8 +318,8 @@ def test_tiled_cog_with_overviews_flat_and_nested(tmp_path):
     path = tmp_path / "cog.tif"
     data = np.arange(64 * 48, dtype="uint16").reshape(1, 48, 64) % 500 + 1
     with rasterio.open(path, "w", driver="COG", width=64, height=48, count=1, dtype="uint16", nodata=0,
-                       crs="EPSG:32633", transform=from_origin(0, 0, 10, 10), blocksize=16,
-                       overviews="AUTO", overview_count=1) as dst:
+                       crs="EPSG:32633", transform=from_origin(0, 0, 10, 10), overviews="AUTO",
+                       overview_count=1) as dst:
         dst.write(data)
     # every IFD in the flat layout: one spatial_ref (of IFD 0), no x/y (the IFDs differ in size)
     store = VirtualTIFF()(url=url(path), registry=registry())
@@ -331,14 +331,25 @@ def test_tiled_cog_with_overviews_flat_and_nested(tmp_path):
     single = open_virtual(path, VirtualTIFF(ifd=0))
     ref = rioxarray.open_rasterio(path, masked=True)
     np.testing.assert_array_equal(single.x.values, ref.x.values)
-    # nested: every group its own georeferencing; the overview IFD has no GeoKeys of its own
+    # nested: every group its own georeferencing
     nested = VirtualTIFF(ifd_layout="nested")(url=url(path), registry=registry())
     level0 = xr.open_zarr(nested, group="0", zarr_format=3, consolidated=False)
     np.testing.assert_array_equal(level0.y.values, ref.y.values)
     assert level0.rio.crs == CRS.from_epsg(32633)
     tree = xr.open_datatree(nested, engine="zarr", zarr_format=3, consolidated=False)
-    assert "spatial_ref" in tree["0"].coords
-    assert "spatial_ref" not in tree["1"].variables
+    assert "spatial_ref" in tree["0"].coords and "spatial_ref" in tree["1"].coords
+    # the overview IFD has no GeoKeys of its own: georeferenced from IFD 0 as rasterio's overview_level=0
+    ref_ovr = rioxarray.open_rasterio(path, masked=True, overview_level=0)
+    with rasterio.open(path, overview_level=0) as src:
+        ovr_transform, ovr_crs = src.transform, src.crs
+    for level1 in (xr.open_zarr(nested, group="1", zarr_format=3, consolidated=False),
+                   open_virtual(path, VirtualTIFF(ifd=1))):
+        assert level1.rio.crs == ovr_crs
+        assert_transform(level1.rio.transform(), ovr_transform)
+        np.testing.assert_allclose(level1.x.values, ref_ovr.x.values, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(level1.y.values, ref_ovr.y.values, rtol=0, atol=ATOL)
+        np.testing.assert_array_equal(level1["1"].values, ref_ovr.values[0])
+        assert "IFD 0" in level1["1"].attrs["georef_note"]
 
 
 def test_parser_still_pickles_and_stores_no_state(tmp_path):
@@ -732,3 +743,18 @@ def test_corpus_geotiff_matches_rasterio(path):
 def test_corpus_geo_5b_opens_like_rioxarray():
     path = CORPUS / "async-tiff" / "fixtures__image-tiff__geo-5b.tif"
     assert_matches_rioxarray(path)
+
+
+@pytest.mark.parametrize("mask_and_scale", [True, False], ids=["masked", "raw"])
+def test_rio_to_raster_round_trip(tmp_path, mask_and_scale):
+    path, out = tmp_path / "in.tif", tmp_path / "out.tif"
+    data = np.arange(35, dtype="int16").reshape(1, 5, 7)
+    data[0, 1, 1] = -9999
+    write_geotiff(path, dtype="int16", data=data, nodata=-9999)
+    ds = open_virtual(path, mask_and_scale=mask_and_scale)
+    ds["0"].rio.to_raster(out)
+    with rasterio.open(out) as got, rasterio.open(path) as want:
+        assert got.crs == want.crs
+        assert_transform(got.transform, want.transform)
+        assert got.nodata == want.nodata and got.dtypes == want.dtypes
+        np.testing.assert_array_equal(got.read(), want.read())

@@ -21,7 +21,8 @@ Which arrays get them: ``ifd_layout="nested"`` gives every georeferenced IFD gro
 ``spatial_ref``/``x``/``y``. In the flat layout, all arrays share the dimensions ``(y, x)`` while IFDs
 differ in size, so ``spatial_ref`` describes the first selected IFD only, and ``x``/``y`` are added only
 when exactly one IFD is selected (``ifd=N`` or a single-image file). Every georeferenced array also
-carries its own GeoZarr ``proj:``/``spatial:`` attributes and ``georef_status``.
+carries its own GeoZarr ``proj:``/``spatial:`` attributes and ``georef_status``. Overview and mask IFDs
+without GeoTIFF tags of their own take IFD 0's georeferencing rescaled to their size, as GDAL does.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from . import __version__
 from ._sync import run_sync
 from .codecs.registry import PORTABLE_CODECS, CodecPlan, plan_codecs, sample_dtype
 from .errors import InvalidArgumentError, TiffFormatError, where
-from .geo import IfdGeoref, georeference
+from .geo import IfdGeoref, georeference, inherits_georeferencing, rescaled
 from .geo.attrs import (
     encode_fill_value_attr,
     geozarr_attributes,
@@ -94,6 +95,15 @@ def _decoded_dtype(ifd: IfdInfo, url: str):
     return sample_dtype(ifd, url)
 
 
+def ifd_georeference(ifd: IfdInfo, header: TiffHeader) -> IfdGeoref:
+    """Georeferencing of ``ifd``: its own GeoTIFF tags, or for an overview/mask IFD without any, the main
+    image's rescaled to its size (what rasterio gives with ``overview_level=``)."""
+    main = header.ifds[0]
+    if inherits_georeferencing(ifd, main):
+        return rescaled(georeference(main, where(header.url, main.index)), main, ifd)
+    return georeference(ifd, where(header.url, ifd.index))
+
+
 def build_ifd_array(ifd: IfdInfo, header: TiffHeader, limits: Limits, *, georef: IfdGeoref | None = None,
                     grid_mapping: bool = False) -> tuple[ManifestArray, CodecPlan]:
     """The virtual array of one IFD: chunks, codecs, nodata as fill value and its attributes.
@@ -102,7 +112,7 @@ def build_ifd_array(ifd: IfdInfo, header: TiffHeader, limits: Limits, *, georef:
     """
     layout, plan = plan_ifd(ifd, header, limits)
     if georef is None:
-        georef = georeference(ifd, where(header.url, ifd.index))
+        georef = ifd_georeference(ifd, header)
     fill_value, attrs = ifd_attributes(ifd, plan.dtype, layout.shape, georef, where(header.url, ifd.index),
                                        grid_mapping=grid_mapping)
     return manifest_array(header.url, layout, plan, fill_value=fill_value, attributes=attrs), plan
@@ -119,7 +129,7 @@ def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: Ifd
         attrs["_FillValue"] = encode_fill_value_attr(nodata, dtype)
     if ifd.geo.geo_keys or georef.transform is not None:
         attrs["AREA_OR_POINT"] = "Point" if georef.pixel_is_point else "Area"
-    if ifd.geo.is_georeferenced:
+    if ifd.geo.is_georeferenced or georef.status != "none":
         attrs["georef_status"] = georef.status
     if georef.note:
         attrs["georef_note"] = georef.note
@@ -278,7 +288,7 @@ class VirtualTIFF:
         plans: list[CodecPlan] = []
         selected = self.selected_ifds(header)
         for i, ifd in enumerate(selected):
-            georef = georeference(ifd, where(header.url, ifd.index))
+            georef = ifd_georeference(ifd, header)
             described = i == 0 or self.ifd_layout == "nested"
             array, plan = build_ifd_array(ifd, header, self.limits, georef=georef, grid_mapping=described)
             arrays[str(ifd.index)] = array

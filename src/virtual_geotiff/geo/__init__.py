@@ -65,3 +65,32 @@ def georeference(ifd: Any, where: str = "") -> IfdGeoref:
     return IfdGeoref(crs=crs, crs_code=crs_code(crs) if crs is not None else None, vertical_crs=vertical,
                      transform=ref.transform, point_transform=point_transform,
                      pixel_is_point=ref.pixel_is_point, gcp_count=0, status=status, note=note)
+
+
+#: NewSubfileType bits: reduced-resolution image (overview) and transparency mask.
+SUBFILE_REDUCED = 1
+SUBFILE_MASK = 4
+
+
+def inherits_georeferencing(ifd: Any, main: Any) -> bool:
+    """True for an overview or mask IFD without GeoTIFF tags of its own, next to a georeferenced main IFD:
+    GDAL georeferences those from the main image (overviews rescaled to their size)."""
+    return (ifd.index != main.index and not ifd.geo.is_georeferenced and main.geo.is_georeferenced
+            and bool(ifd.subfile_type & (SUBFILE_REDUCED | SUBFILE_MASK)))
+
+
+def rescaled(main: IfdGeoref, main_ifd: Any, ifd: Any) -> IfdGeoref:
+    """The georeferencing of an overview/mask ``ifd`` of ``main_ifd``, as GDAL gives it to overviews
+    (``GDALRescaleGeoTransform`` by the size ratios; same CRS)."""
+    transform = None
+    if main.transform is not None:
+        rx = main_ifd.width / ifd.width
+        ry = main_ifd.height / ifd.height
+        c, a, b, f, d, e = main.transform
+        transform = (c, a * rx, b * ry, f, d * rx, e * ry)
+    status = georef_status(transform, main.crs is not None)
+    note = (f"georeferenced from IFD {main_ifd.index} (this IFD is an overview or mask without GeoTIFF tags of "
+            "its own), as GDAL does")
+    return IfdGeoref(crs=main.crs, crs_code=main.crs_code, vertical_crs=main.vertical_crs, transform=transform,
+                     point_transform=None, pixel_is_point=main.pixel_is_point, gcp_count=0, status=status,
+                     note=note if main.status != "none" else main.note)
