@@ -55,7 +55,6 @@ from .layout import ChunkLayout, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
-from .tiff.tags import Compression
 
 IfdLayout = Literal["flat", "nested"]
 _IFD_LAYOUTS = ("flat", "nested")
@@ -81,18 +80,10 @@ async def read_header(url: str, registry: ObjectStoreRegistry, limits: Limits) -
 
 def plan_ifd(ifd: IfdInfo, header: TiffHeader, limits: Limits) -> tuple[ChunkLayout, CodecPlan]:
     """Layout and codec chain of one IFD (the two steps every entry point shares)."""
-    dtype = _decoded_dtype(ifd, header.url)
+    dtype = sample_dtype(ifd, header.url)
     layout = plan_layout(ifd, header.url, limits, dtype.itemsize)
     plan = plan_codecs(ifd, header.byteorder, layout, header.url)
     return layout, plan
-
-
-def _decoded_dtype(ifd: IfdInfo, url: str):
-    import numpy as np
-
-    if ifd.compression == Compression.JPEG and ifd.bits_per_sample == 12:
-        return np.dtype("u2")
-    return sample_dtype(ifd, url)
 
 
 def ifd_georeference(ifd: IfdInfo, header: TiffHeader) -> IfdGeoref:
