@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
+from ..sources import SourceStamp
 from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, walk_ifd_chain
 from .source import CachedRangeReader, ReadStats
 from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
@@ -89,6 +90,8 @@ class TiffHeader:
     bigtiff: bool
     ifds: tuple[IfdInfo, ...]
     stats: ReadStats
+    #: ETag / last-modified / size of the object when its header was read (None when the store gave none).
+    stamp: SourceStamp | None = None
 
 
 async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> TiffHeader:
