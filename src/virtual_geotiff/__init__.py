@@ -8,6 +8,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import (
+    IncompatibleSourcesError,
     InvalidArgumentError,
     LimitExceededError,
     TiffFormatError,
@@ -18,6 +19,7 @@ from .limits import Limits
 from .parser import VirtualTIFF
 
 __all__ = [
+    "IncompatibleSourcesError",
     "InvalidArgumentError",
     "LimitExceededError",
     "Limits",

@@ -30,3 +30,23 @@ class InvalidArgumentError(VirtualGeoTiffError, ValueError):
 def where(url: str, ifd: int | None = None) -> str:
     """The location phrase used by every message: ``IFD 2 of file:///data/x.tif``."""
     return f"IFD {ifd} of {url}" if ifd is not None else url
+
+
+class IncompatibleSourcesError(VirtualGeoTiffError, ValueError):
+    """Files cannot be stitched or stacked into one array (CRS, resolution, alignment, dtype, codecs differ).
+
+    ``problems`` maps each offending file to what differs, so a caller can drop or fix exactly those files.
+    """
+
+    def __init__(self, message: str, problems: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: dict[str, list[str]] = problems or {}
+
+    @classmethod
+    def from_problems(cls, what: str, problems: dict[str, list[str]], hint: str = "") -> IncompatibleSourcesError:
+        lines = [f"{what}: {len(problems)} file(s) do not fit"]
+        for url, reasons in problems.items():
+            lines.extend(f"  {url}: {reason}" for reason in reasons)
+        if hint:
+            lines.append(hint)
+        return cls("\n".join(lines), problems)
