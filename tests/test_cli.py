@@ -32,7 +32,7 @@ def test_inspect_human_output_and_unsupported_ifd(tmp_path):
     path = tmp_path / "b.tif"
     tifffile.imwrite(path, np.zeros((8, 8), "u1"), compression="zlib")
     result = run_cli("inspect", str(path))
-    assert result.returncode == 0
+    assert result.returncode == 0, result.stderr
     assert "readable by zarrs / zarrita.js: yes" in result.stdout
 
 
