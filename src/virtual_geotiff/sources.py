@@ -8,8 +8,10 @@ changed source fails instead of returning pixels from a different file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,3 +22,13 @@ class SourceStamp:
     etag: str | None = None
     last_modified: datetime | None = None
     size: int | None = None
+
+    @classmethod
+    def from_meta(cls, url: str, meta: Mapping[str, Any]) -> SourceStamp:
+        """From obspec ``ObjectMeta`` (``e_tag``, ``last_modified``, ``size``), as a GET or HEAD returns it.
+
+        The ETag is kept exactly as the store reports it (HTTP/S3 and local stores quote it).
+        """
+        size = meta.get("size")
+        return cls(url=url, etag=meta.get("e_tag"), last_modified=meta.get("last_modified"),
+                   size=None if size is None else int(size))

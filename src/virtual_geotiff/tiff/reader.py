@@ -120,7 +120,8 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
         )
     infos = tuple(_ifd_info(ifd, i, chain, url) for i, ifd in enumerate(ifds))
     infos = tuple([await _with_raw_geo_params(info, chain, reader) for info in infos])
-    return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats)
+    return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
+                      stamp=reader.stamp)
 
 
 _GEO_KEY_DIRECTORY, _GEO_DOUBLE_PARAMS = 34735, 34736

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LimitExceededError, TiffFormatError
+from ..sources import SourceStamp
 
 #: Retry transient object-store errors this many times (with exponential backoff) before giving up.
 DEFAULT_RETRIES = 3
@@ -43,6 +44,8 @@ class CachedRangeReader:
     #: Byte patches applied on top of fetched data (used to cut a looping IFD chain for async-tiff).
     _patches: dict[int, bytes] = field(default_factory=dict)
     eof: int | None = None
+    #: The object's identity from the first GET's metadata (no extra request); None when the store gives none.
+    stamp: SourceStamp | None = None
 
     async def _fetch(self, start: int, end: int) -> bytes:
         if self.stats.bytes + (end - start) > self.max_bytes:
@@ -54,7 +57,7 @@ class CachedRangeReader:
         delay = 0.2
         for attempt in range(self.retries + 1):
             try:
-                data = await self.store.get_range_async(self.path, start=start, end=end)
+                data = await self._get(start, end)
                 break
             except FileNotFoundError:
                 raise
@@ -73,6 +76,14 @@ class CachedRangeReader:
             self.eof = start + len(data)
         self._segments.append((start, data))
         return data
+
+    async def _get(self, start: int, end: int) -> Any:
+        """One range GET; the first goes through ``get_async`` (when the store has it) to keep its metadata."""
+        if self.stamp is None and hasattr(self.store, "get_async"):
+            result = await self.store.get_async(self.path, options={"range": (start, end)})
+            self.stamp = SourceStamp.from_meta(self.url, result.meta)
+            return await result.buffer_async()
+        return await self.store.get_range_async(self.path, start=start, end=end)
 
     def _cached(self, start: int, end: int) -> bytes | None:
         for seg_start, seg in self._segments:
