@@ -12,6 +12,7 @@ from .errors import (
     InvalidArgumentError,
     LimitExceededError,
     TiffFormatError,
+    UnsafeUrlError,
     UnsupportedTiffError,
     VirtualGeoTiffError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "LimitExceededError",
     "Limits",
     "TiffFormatError",
+    "UnsafeUrlError",
     "UnsupportedTiffError",
     "VirtualGeoTiffError",
     "VirtualTIFF",

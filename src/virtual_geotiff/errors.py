@@ -27,6 +27,10 @@ class InvalidArgumentError(VirtualGeoTiffError, ValueError):
     """A parser or builder argument is invalid; raised at construction, before any I/O."""
 
 
+class UnsafeUrlError(VirtualGeoTiffError, ValueError):
+    """A path named inside a file (VRT source, sidecar) is absolute or resolves outside the allowed prefix."""
+
+
 def where(url: str, ifd: int | None = None) -> str:
     """The location phrase used by every message: ``IFD 2 of file:///data/x.tif``."""
     return f"IFD {ifd} of {url}" if ifd is not None else url
