@@ -19,6 +19,7 @@ from ..errors import TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
 from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, walk_ifd_chain
+from .repair import present_repaired_ifds
 from .source import CachedRangeReader, ReadStats
 from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
 
@@ -105,15 +106,22 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
         raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store)") from exc
     except TimeoutError as exc:
         raise TiffFormatError(f"reading the IFD chain of {url} took over {limits.timeout_seconds}s") from exc
+    _check_required_tags(chain, url)
+    await present_repaired_ifds(reader, chain)
     try:
-        tiff = await asyncio.wait_for(
-            TIFF.open(path, store=reader, prefetch=limits.prefetch_bytes), limits.timeout_seconds
-        )
-        ifds = tiff.ifds
+        ifds = await _open_ifds(TIFF, path, reader, limits)
     except _FATAL:
         raise
-    except BaseException as exc:  # async-tiff raises plain Exceptions and, on some corrupt files, panics
-        raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(exc)}") from None
+    except BaseException as first:  # async-tiff raises plain Exceptions and, on some corrupt files, panics
+        # Second chance: without the informational tags async-tiff may fail to parse (non-UTF-8 strings).
+        if not await present_repaired_ifds(reader, chain, drop_informational=True):
+            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(first)}") from None
+        try:
+            ifds = await _open_ifds(TIFF, path, reader, limits)
+        except _FATAL:
+            raise
+        except BaseException as exc:
+            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(exc)}") from None
     if len(ifds) != len(chain.offsets):
         raise TiffFormatError(
             f"{url}: async-tiff found {len(ifds)} IFDs where the IFD chain has {len(chain.offsets)}"
@@ -122,6 +130,20 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
     infos = tuple([await _with_raw_geo_params(info, chain, reader) for info in infos])
     return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
                       stamp=reader.stamp)
+
+
+async def _open_ifds(tiff_class: Any, path: str, reader: CachedRangeReader, limits: Limits) -> list[Any]:
+    tiff = await asyncio.wait_for(tiff_class.open(path, store=reader, prefetch=limits.prefetch_bytes),
+                                  limits.timeout_seconds)
+    return tiff.ifds
+
+
+def _check_required_tags(chain: IfdChain, url: str) -> None:
+    """ImageWidth/ImageLength have no default: an IFD without them is not an image."""
+    for i, entries in enumerate(chain.entries):
+        missing = [name for tag, name in ((256, "ImageWidth"), (257, "ImageLength")) if tag not in entries]
+        if missing:
+            raise TiffFormatError(f"{where(url, i)} has no {' or '.join(missing)} tag; the file is corrupt")
 
 
 _GEO_KEY_DIRECTORY, _GEO_DOUBLE_PARAMS = 34735, 34736

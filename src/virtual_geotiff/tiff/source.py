@@ -43,6 +43,8 @@ class CachedRangeReader:
     _segments: list[tuple[int, bytes]] = field(default_factory=list)
     #: Byte patches applied on top of fetched data (used to cut a looping IFD chain for async-tiff).
     _patches: dict[int, bytes] = field(default_factory=dict)
+    #: ``(position, bytes)`` served above the real data and never fetched (repaired IFDs, ``tiff.repair``).
+    _synthetic: tuple[int, bytes] | None = None
     eof: int | None = None
     #: The object's identity from the first GET's metadata (no extra request); None when the store gives none.
     stamp: SourceStamp | None = None
@@ -96,6 +98,14 @@ class CachedRangeReader:
         """Bytes ``[start, end)``; shorter only when the object ends first."""
         if start < 0 or end < start:
             raise TiffFormatError(f"invalid byte range {start}-{end} in {self.url}")
+        if self._synthetic is not None and end > self._synthetic[0]:
+            position, extra = self._synthetic
+            real = await self._read_real(start, position, min_fetch) if start < position else b""
+            # bytes between the object's end and the synthetic region read as zeros
+            return real.ljust(max(0, position - start), b"\0") + extra[max(start, position) - position : end - position]
+        return await self._read_real(start, end, min_fetch)
+
+    async def _read_real(self, start: int, end: int, min_fetch: int) -> bytes:
         if self.eof is not None and start >= self.eof:
             return b""
         data = self._cached(start, end)
@@ -120,6 +130,18 @@ class CachedRangeReader:
     def patch(self, position: int, value: bytes) -> None:
         """Overlay ``value`` at ``position`` for every later read (never touches the object)."""
         self._patches[position] = value
+
+    def serve_synthetic(self, position: int, data: bytes) -> None:
+        """Serve ``data`` at ``position`` (at or past the object's end) instead of fetching it."""
+        self._synthetic = (position, data)
+
+    async def size(self) -> int:
+        """The object's size in bytes: known once a read reached its end, else asked with one HEAD."""
+        if self.eof is None:
+            meta = await self.store.head_async(self.path)
+            self.stats.requests += 1
+            self.eof = int(meta["size"])
+        return self.eof
 
     # -- obspec protocol used by async-tiff ---------------------------------------------------------
     async def get_range_async(self, path: str, *, start: int, end: int | None = None,
