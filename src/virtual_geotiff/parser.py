@@ -23,6 +23,9 @@ differ in size, so ``spatial_ref`` describes the first selected IFD only, and ``
 when exactly one IFD is selected (``ifd=N`` or a single-image file). Every georeferenced array also
 carries its own GeoZarr ``proj:``/``spatial:`` attributes and ``georef_status``. Overview and mask IFDs
 without GeoTIFF tags of their own take IFD 0's georeferencing rescaled to their size, as GDAL does.
+
+``ifd_layout="multiscale"`` and ``overview_level=`` expose GDAL's view instead of raw IFDs: resolution
+levels with their internal masks and ``.ovr`` sidecar overviews (``virtual_geotiff.multiscale``).
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ from .limits import Limits
 from .manifest import manifest_array, normalize_url
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
 
-IfdLayout = Literal["flat", "nested"]
-_IFD_LAYOUTS = ("flat", "nested")
+IfdLayout = Literal["flat", "nested", "multiscale"]
+_IFD_LAYOUTS = ("flat", "nested", "multiscale")
 
 
 def resolve(url: str, registry: ObjectStoreRegistry) -> tuple[Any, str]:
@@ -235,31 +238,78 @@ class VirtualTIFF:
     ifd_layout
         ``"flat"``: one array per IFD named ``"0"``, ``"1"``, ... in the root group. ``"nested"``: one
         group per IFD, each holding its array under the same name (a layout ``xarray.DataTree`` opens).
+        ``"multiscale"``: the full-resolution image and its overviews as levels ``"0"``, ``"1"``, ...
+        (each with image ``"0"``, GDAL internal ``mask`` and its own ``spatial_ref``/``x``/``y``) plus a
+        ``multiscales`` attribute; opens with ``xr.open_datatree(store, engine="zarr")`` (see
+        ``virtual_geotiff.multiscale``).
+    overview_level
+        Expose one overview only, numbered as rasterio's ``overview_level`` (0 = first overview), laid out
+        like ``ifd=0`` (image ``"0"``, ``mask``, ``spatial_ref``, ``x``/``y``) with that level's
+        georeferencing. Not combinable with ``ifd`` or a non-flat ``ifd_layout``.
+    sidecar_overviews
+        Look for a GDAL ``<url>.ovr`` sidecar (default True). Only the multiscale layout and
+        ``overview_level`` use it, and only for files without internal overviews (GDAL ignores ``.ovr``
+        next to internal overviews), so COGs and the flat/nested layouts never pay for the lookup; a
+        file without a sidecar costs one failed GET. False never looks.
     limits
         Safety caps (IFD count, header bytes, chunks per array, ...) for untrusted files.
     """
 
     def __init__(self, ifd: int | None = None, ifd_layout: IfdLayout = "flat", *,
+                 overview_level: int | None = None, sidecar_overviews: bool = True,
                  limits: Limits | None = None) -> None:
         if ifd is not None and (not isinstance(ifd, int) or isinstance(ifd, bool) or ifd < 0):
             raise InvalidArgumentError(f"ifd must be None or a non-negative int, got {ifd!r}")
         if ifd_layout not in _IFD_LAYOUTS:
             raise InvalidArgumentError(f"ifd_layout must be one of {_IFD_LAYOUTS}, got {ifd_layout!r}")
+        if overview_level is not None and (not isinstance(overview_level, int) or isinstance(overview_level, bool)
+                                           or overview_level < 0):
+            raise InvalidArgumentError(f"overview_level must be None or a non-negative int (0 = first overview), "
+                                       f"got {overview_level!r}")
+        if overview_level is not None and (ifd is not None or ifd_layout != "flat"):
+            raise InvalidArgumentError("overview_level picks one level by itself: it cannot be combined with ifd= "
+                                       "or ifd_layout='nested'/'multiscale'")
+        if ifd is not None and ifd_layout == "multiscale":
+            raise InvalidArgumentError("ifd_layout='multiscale' exposes every level of the pyramid: drop ifd= "
+                                       "(or use overview_level= for one level)")
+        if not isinstance(sidecar_overviews, bool):
+            raise InvalidArgumentError(f"sidecar_overviews must be True or False, got {sidecar_overviews!r}")
         if limits is not None and not isinstance(limits, Limits):
             raise InvalidArgumentError(f"limits must be a virtual_geotiff.Limits, got {type(limits).__name__}")
         self.ifd = ifd
         self.ifd_layout: IfdLayout = ifd_layout
+        self.overview_level = overview_level
+        self.sidecar_overviews = sidecar_overviews
         self.limits = limits or Limits()
 
     def __repr__(self) -> str:
-        return f"VirtualTIFF(ifd={self.ifd!r}, ifd_layout={self.ifd_layout!r})"
+        extra = f", overview_level={self.overview_level!r}" if self.overview_level is not None else ""
+        if not self.sidecar_overviews:
+            extra += ", sidecar_overviews=False"
+        return f"VirtualTIFF(ifd={self.ifd!r}, ifd_layout={self.ifd_layout!r}{extra})"
 
     def __call__(self, url: str, registry: ObjectStoreRegistry) -> ManifestStore:
-        header = run_sync(read_header(url, registry, self.limits))
+        header, sidecar = run_sync(self.read_headers(url, registry))
         memory = InMemoryObjects.new()
-        group = self.build_group(header, memory)
+        group = self.build_group(header, memory, sidecar=sidecar)
         memory.register(registry)
         return ManifestStore(group, registry=registry)
+
+    @property
+    def uses_levels(self) -> bool:
+        """True when the output is made of pyramid levels (multiscale layout or ``overview_level``)."""
+        return self.ifd_layout == "multiscale" or self.overview_level is not None
+
+    async def read_headers(self, url: str, registry: ObjectStoreRegistry) -> tuple[TiffHeader, TiffHeader | None]:
+        """The file's header and, when this parser uses levels and the file has no internal overview, the
+        header of its ``.ovr`` sidecar (None when absent or not wanted)."""
+        from .multiscale import has_internal_overviews, read_sidecar
+
+        header = await read_header(url, registry, self.limits)
+        sidecar = None
+        if self.uses_levels and self.sidecar_overviews and not has_internal_overviews(header):
+            sidecar = await read_sidecar(url, registry, self.limits)
+        return header, sidecar
 
     def selected_ifds(self, header: TiffHeader) -> tuple[IfdInfo, ...]:
         if self.ifd is None:
@@ -271,9 +321,13 @@ class VirtualTIFF:
             )
         return (header.ifds[self.ifd],)
 
-    def build_group(self, header: TiffHeader, memory: InMemoryObjects | None = None) -> ManifestGroup:
+    def build_group(self, header: TiffHeader, memory: InMemoryObjects | None = None, *,
+                    sidecar: TiffHeader | None = None) -> ManifestGroup:
         """The store's root group. ``memory`` collects the bytes of computed coordinates; without it (or
-        when it is never registered) no ``x``/``y`` arrays are made."""
+        when it is never registered) no ``x``/``y`` arrays are made. ``sidecar`` is the ``.ovr`` header
+        (see ``read_headers``), used by the multiscale layout and ``overview_level`` only."""
+        if self.uses_levels:
+            return self._build_levels(header, memory, sidecar)
         arrays: dict[str, ManifestArray] = {}
         georefs: dict[str, IfdGeoref] = {}
         plans: list[CodecPlan] = []
@@ -302,3 +356,16 @@ class VirtualTIFF:
             groups[name] = ManifestGroup(arrays={name: arr, **extra}, attributes=group_attrs)
         return ManifestGroup(groups=groups, attributes=attrs)
 
+    def _build_levels(self, header: TiffHeader, memory: InMemoryObjects | None,
+                      sidecar: TiffHeader | None) -> ManifestGroup:
+        from .multiscale import build_multiscale_group, build_overview_group, pyramid_levels, select_overview
+
+        levels = pyramid_levels(header, sidecar)
+        with_xy = memory is not None
+        memory = memory or InMemoryObjects.new()
+        if self.overview_level is None:
+            return build_multiscale_group(levels, self.limits, memory, with_xy=with_xy,
+                                          store_attributes=store_attributes)
+        level = select_overview(levels, self.overview_level, header.url)
+        return build_overview_group(level, self.overview_level, header.ifds[0], self.limits, memory,
+                                    with_xy=with_xy, store_attributes=store_attributes)
