@@ -315,8 +315,11 @@ def test_missing_sidecar_costs_one_request(tmp_path):
 
 def test_sidecar_url_stays_next_to_the_source():
     assert sidecar_url("s3://bucket/a/b.tif") == "s3://bucket/a/b.tif.ovr"
+    assert sidecar_url("file:///data/x/b.tif", registry()) == "file:///data/x/b.tif.ovr"
     assert sidecar_url("https://host/b.tif?X-Amz-Signature=1") is None
     assert sidecar_url("https://host/b.tif#frag") is None
+    unregistered = ObjectStoreRegistry({"s3://other": obstore.store.MemoryStore()})
+    assert sidecar_url("s3://bucket/a/b.tif", unregistered) is None
 
 
 def test_internal_overviews_take_precedence_over_a_sidecar(tmp_path):

@@ -7,9 +7,10 @@ GDAL's view of a GeoTIFF, which rasterio's ``overview_level=`` exposes, is repro
   ``k + 1`` is rasterio's ``overview_level=k``. Other IFDs (pages of a multi-page file) are not levels.
 - **External overviews.** As GDAL does, a ``<file>.ovr`` sidecar is consulted only when the file has no
   internal overview (GDAL refuses to add external overviews next to internal ones and ignores them);
-  its image IFDs become the further levels. The sidecar URL is the source URL plus ``.ovr``, resolved
-  through the same registry, and must resolve to the same store (so it never leaves the source's own
-  prefix); URLs with a query string or fragment get no lookup. A missing sidecar costs one failed GET.
+  its image IFDs become the further levels. The sidecar URL is the source URL plus ``.ovr``, checked by
+  ``urls.resolve_relative`` (same directory, a registered prefix) and resolved through the same registry
+  to the same store; URLs with a query string or fragment get no lookup. A missing sidecar costs one
+  failed GET.
 - **Masks.** A mask IFD (``NewSubfileType`` bit 2, ``Photometric=4``) belongs to the level of the same
   size: the full-resolution mask (``NewSubfileType=4``) to level 0, each overview mask (``=5``) to the
   overview it matches, as GDAL pairs them. It becomes an array ``mask`` next to the image, on the same
@@ -160,26 +161,31 @@ def select_overview(levels: list[Level], overview_level: int, url: str) -> Level
 # ---------------------------------------------------------------------------------------------- sidecars
 
 
-def sidecar_url(url: str) -> str | None:
-    """``url + ".ovr"``, or None when a suffix cannot be appended safely (query string, fragment)."""
+def sidecar_url(url: str, registry: ObjectStoreRegistry | None = None) -> str | None:
+    """``url + ".ovr"`` checked by ``urls.resolve_relative`` to sit in ``url``'s own directory (and, with a
+    registry, under a registered prefix), or None when no sidecar can be named safely (query string,
+    fragment, unusual characters)."""
+    from .errors import UnsafeUrlError
+    from .urls import resolve_relative
+
     if "?" in url or "#" in url or url.endswith("/"):
         return None
-    return url + SIDECAR_SUFFIX
+    name = url.rsplit("/", 1)[-1] + SIDECAR_SUFFIX
+    try:
+        return resolve_relative(url, name, registry, what="overview sidecar")
+    except UnsafeUrlError:
+        return None
 
 
 async def read_sidecar(url: str, registry: ObjectStoreRegistry, limits: Limits) -> TiffHeader | None:
     """The header of ``url``'s ``.ovr`` sidecar, or None when there is none (one failed GET)."""
     from .parser import read_header, resolve
 
-    ovr = sidecar_url(url)
+    ovr = sidecar_url(url, registry)
     if ovr is None:
         return None
     store, _ = resolve(url, registry)
-    try:
-        ovr_store, _ = registry.resolve(ovr)
-    except ValueError:
-        return None
-    if ovr_store is not store:  # another registered prefix would answer: not the source's own directory
+    if registry.resolve(ovr)[0] is not store:  # another registered prefix would answer: not the source's own
         return None
     try:
         return await read_header(ovr, registry, limits)
