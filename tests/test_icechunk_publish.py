@@ -1,0 +1,278 @@
+"""Publishing virtual cubes to an on-disk Icechunk repository: checksums, drift, append, all-or-nothing.
+
+Sources are small tiled GeoTIFFs written by rasterio at run time; every read goes through a fresh
+read-only Icechunk session and is compared with rasterio's decode of the source file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import obstore
+import pytest
+import xarray as xr
+from obspec_utils.registry import ObjectStoreRegistry
+
+from virtual_geotiff import InvalidArgumentError, VirtualTIFF
+from virtual_geotiff.sources import SourceStamp
+
+ic = pytest.importorskip("icechunk")
+virtualizarr = pytest.importorskip("virtualizarr")
+rasterio = pytest.importorskip("rasterio")
+
+from virtual_geotiff import icechunk as vic  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Numcodecs codecs are not in the Zarr version 3")
+
+SIZE, TILE = 64, 32
+DAYS = np.array(["2021-01-01", "2021-01-02", "2021-01-03", "2021-01-04", "2021-01-05"], dtype="datetime64[ns]")
+
+
+def write_geotiff(path: Path, seed: int) -> np.ndarray:
+    from rasterio.transform import from_origin
+
+    data = np.random.default_rng(seed).integers(1, 60_000, (SIZE, SIZE), dtype=np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", width=SIZE, height=SIZE, count=1, dtype="uint16",
+                       crs="EPSG:32633", transform=from_origin(500_000, 4_000_000, 10, 10), tiled=True,
+                       blockxsize=TILE, blockysize=TILE, compress="DEFLATE") as dst:
+        dst.write(data, 1)
+    return data
+
+
+def registry() -> ObjectStoreRegistry:
+    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+
+
+def stamp(url: str, reg: ObjectStoreRegistry) -> SourceStamp:
+    store, path = reg.resolve(url)
+    meta = obstore.head(store, path)
+    return SourceStamp(url, meta["e_tag"], meta["last_modified"], meta["size"])
+
+
+def cube(urls: list[str], days: np.ndarray, reg: ObjectStoreRegistry) -> xr.Dataset:
+    """Stand-in for the cube builder: one virtual dataset per file, stacked along ``time``."""
+    parts = [virtualizarr.open_virtual_dataset(u, registry=reg, parser=VirtualTIFF(ifd=0)).expand_dims(time=[t])
+             for u, t in zip(urls, days, strict=True)]
+    return xr.concat(parts, dim="time", coords="minimal", compat="override", combine_attrs="override")
+
+
+@pytest.fixture
+def archive(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    arrays = {}
+    for i in range(len(DAYS)):
+        path = data_dir / f"scene_{i}.tif"
+        arrays["file://" + str(path)] = write_geotiff(path, i)
+    return data_dir, arrays
+
+
+def read_back(repo_dir: Path, **version) -> xr.Dataset:
+    repo = vic.open_repository(ic.local_filesystem_storage(str(repo_dir)))
+    session = repo.readonly_session(**(version or {"branch": "main"}))
+    return xr.open_zarr(session.store, zarr_format=3, consolidated=False, mask_and_scale=False)
+
+
+def history(repo_dir: Path) -> list:
+    return list(ic.Repository.open(ic.local_filesystem_storage(str(repo_dir))).ancestry(branch="main"))
+
+
+def published(tmp_path, archive, n: int = 3):
+    _data_dir, arrays = archive
+    urls = list(arrays)[:n]
+    reg = registry()
+    sources = {u: stamp(u, reg) for u in urls}
+    repo_dir = tmp_path / "repo"
+    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
+    result = vic.publish(cube(urls, DAYS[:n], reg), repo, sources=sources)
+    return repo, repo_dir, result, reg
+
+
+def test_publish_reads_back_equal_to_rasterio(tmp_path, archive):
+    data_dir, arrays = archive
+    repo, repo_dir, result, _ = published(tmp_path, archive)
+    assert list(repo.config.virtual_chunk_containers) == [f"file://{data_dir}/"]
+    assert result.references == {"0": 3 * (SIZE // TILE) ** 2}
+    assert result.files == 3
+    assert result.message == ("virtual-geotiff: publish 3 file(s), 12 virtual reference(s) in 1 array(s), "
+                              "time 2021-01-01..2021-01-03")
+    assert history(repo_dir)[0].message == result.message
+    assert history(repo_dir)[0].metadata["virtual_geotiff"]["files"] == 3
+
+    ds = read_back(repo_dir)
+    assert set(ds.data_vars) == {"0"}  # the _sources table is a subgroup: invisible to xr.open_zarr
+    assert set(ds.coords) == {"time", "y", "x", "spatial_ref"}
+    assert ds["0"].attrs["grid_mapping"] == "spatial_ref"
+    assert "crs_wkt" in ds["spatial_ref"].attrs
+    np.testing.assert_array_equal(ds["time"].values, DAYS[:3])
+    for i, expected in enumerate(list(arrays.values())[:3]):
+        np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+    assert ds["x"].values[0] == 500_005.0 and ds["y"].values[0] == 3_999_995.0
+
+
+def test_checksums_are_etags_without_quotes_for_local_files(tmp_path, archive):
+    repo, _, _, reg = published(tmp_path, archive)
+    stored = vic.read_sources(repo.readonly_session(branch="main"))
+    assert len(stored) == 3
+    for url, s in stored.items():
+        assert s.etag == stamp(url, reg).etag.strip('"') and '"' not in s.etag
+        assert s.size == os.path.getsize(url.removeprefix("file://"))
+
+
+def test_drift_fails_the_read_naming_the_file_and_verify_lists_exactly_it(tmp_path, archive):
+    _data_dir, arrays = archive
+    repo, repo_dir, _, reg = published(tmp_path, archive)
+    assert vic.verify(repo, registry=reg).ok
+    changed = list(arrays)[1]
+    time.sleep(0.01)
+    write_geotiff(Path(changed.removeprefix("file://")), seed=99)  # same size and layout, other pixels
+
+    ds = read_back(repo_dir)
+    np.testing.assert_array_equal(ds["0"].isel(time=0).values, next(iter(arrays.values())))
+    with pytest.raises(ic.IcechunkError, match=r"checksum of the object owning the virtual chunk has changed") as err:
+        ds["0"].isel(time=1).values  # noqa: B018
+    assert changed in str(err.value)
+
+    report = vic.verify(repo, registry=reg)
+    assert report.checked == 3
+    assert report.urls == [changed]
+    assert report.drifted[0].reason == "etag changed"
+    assert changed in str(report)
+
+    os.remove(list(arrays)[2].removeprefix("file://"))
+    report = vic.verify(repo, registry=reg, concurrency=1)
+    assert [(d.url, d.reason) for d in report.drifted] == [(changed, "etag changed"), (list(arrays)[2], "missing")]
+
+
+def test_last_modified_checksum_when_the_store_gives_no_etag(tmp_path, archive):
+    _data_dir, arrays = archive
+    urls = list(arrays)[:2]
+    reg = registry()
+    sources = {u: SourceStamp(u, None, stamp(u, reg).last_modified, None) for u in urls}
+    repo_dir = tmp_path / "repo"
+    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
+    vic.publish(cube(urls, DAYS[:2], reg), repo, sources=sources)
+    stored = vic.read_sources(repo.readonly_session(branch="main"))
+    assert all(s.etag is None and s.last_modified.microsecond == 0 for s in stored.values())
+    np.testing.assert_array_equal(read_back(repo_dir)["0"].isel(time=1).values, arrays[urls[1]])
+
+    time.sleep(1.1)  # last-modified has whole-second resolution
+    write_geotiff(Path(urls[0].removeprefix("file://")), seed=7)
+    with pytest.raises(ic.IcechunkError, match="checksum"):
+        read_back(repo_dir)["0"].isel(time=0).values  # noqa: B018
+    assert vic.verify(repo, registry=reg).urls == [urls[0]]
+
+
+def test_append_adds_steps_in_one_commit_and_old_snapshots_read_as_before(tmp_path, archive):
+    _data_dir, arrays = archive
+    repo, repo_dir, first, reg = published(tmp_path, archive, n=3)
+    urls = list(arrays)
+    new = urls[3:]
+    sources = {u: stamp(u, reg) for u in new}
+    result = vic.append(cube(new, DAYS[3:], reg), repo, sources=sources)
+    assert result.references == {"0": 2 * (SIZE // TILE) ** 2}
+    assert result.message == ("virtual-geotiff: append 2 file(s), 8 virtual reference(s) in 1 array(s), "
+                              "time 2021-01-04..2021-01-05")
+    log = history(repo_dir)
+    assert [s.message for s in log[:2]] == [result.message, first.message]
+    assert log[0].metadata["virtual_geotiff"]["action"] == "append"
+
+    ds = read_back(repo_dir)
+    np.testing.assert_array_equal(ds["time"].values, DAYS)
+    for i, expected in enumerate(arrays.values()):
+        np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+    assert ds["0"].attrs["grid_mapping"] == "spatial_ref"
+    assert len(vic.read_sources(repo.readonly_session(branch="main"))) == 5
+
+    old = read_back(repo_dir, snapshot_id=first.snapshot_id)
+    assert old.sizes["time"] == 3
+    np.testing.assert_array_equal(old["0"].isel(time=2).values, arrays[urls[2]])
+    assert vic.verify(repo, registry=reg).checked == 5
+    assert vic.verify(repo, registry=reg, snapshot_id=first.snapshot_id).checked == 3
+
+    # The only chunks the append touched are the new ones.
+    diff = repo.diff(from_snapshot_id=first.snapshot_id, to_branch="main")
+    assert sorted(map(tuple, diff.updated_chunks["/0"])) == [(t, y, x) for t in (3, 4) for y in (0, 1) for x in (0, 1)]
+
+    with pytest.raises(InvalidArgumentError, match="already in the cube"):
+        vic.append(cube(new[:1], DAYS[:1], reg), repo, sources=sources)
+    assert len(history(repo_dir)) == len(log)
+
+
+def test_append_refuses_another_grid(tmp_path, archive):
+    data_dir, _arrays = archive
+    repo, repo_dir, _, reg = published(tmp_path, archive, n=2)
+    other = data_dir / "small.tif"
+    from rasterio.transform import from_origin
+
+    with rasterio.open(other, "w", driver="GTiff", width=32, height=32, count=1, dtype="uint16", crs="EPSG:32633",
+                       transform=from_origin(500_000, 4_000_000, 10, 10), tiled=True, blockxsize=16,
+                       blockysize=16, compress="DEFLATE") as dst:
+        dst.write(np.ones((32, 32), np.uint16), 1)
+    url = "file://" + str(other)
+    with pytest.raises(InvalidArgumentError, match="does not match the published array"):
+        vic.append(cube([url], DAYS[4:], reg), repo, sources={url: stamp(url, reg)})
+    assert len(history(repo_dir)) == 2
+
+
+def test_nothing_is_committed_when_anything_fails(tmp_path, archive):
+    _data_dir, arrays = archive
+    urls = list(arrays)[:2]
+    reg = registry()
+    sources = {u: stamp(u, reg) for u in urls}
+    repo_dir = tmp_path / "repo"
+    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
+    ds = cube(urls, DAYS[:2], reg)
+
+    with pytest.raises(InvalidArgumentError, match=r"missing from sources[\s\S]*scene_1.tif"):
+        vic.publish(ds, repo, sources={urls[0]: sources[urls[0]]})
+    with pytest.raises(vic.PublishError, match=r"1 file\(s\) were skipped[\s\S]*broken.tif: truncated"):
+        vic.publish(ds, repo, sources=sources, skipped={"file:///x/broken.tif": "truncated"})
+    # A failure after references were written (an attribute that cannot be encoded) commits nothing either.
+    bad = ds.assign_attrs(unencodable=object())
+    with pytest.raises(Exception):  # noqa: B017 - whatever the encoder raises
+        vic.publish(bad, repo, sources=sources)
+    assert len(history(repo_dir)) == 1  # only the repository's initial snapshot
+    assert not repo.writable_session("main").has_uncommitted_changes
+
+    # Outside the containers: refused before writing, naming the files and the prefixes to add.
+    other_repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "other")), ["file:///elsewhere/a.tif"])
+    with pytest.raises(InvalidArgumentError, match=r"outside every virtual chunk container[\s\S]*scene_0.tif"):
+        vic.publish(ds, other_repo, sources=sources)
+
+    # Opt-in: keep the good files, record the skipped one in the message and the commit metadata.
+    result = vic.publish(ds, repo, sources=sources, skipped={"file:///x/broken.tif": "truncated"},
+                         allow_skipped=True)
+    assert "skipped 1 file(s): file:///x/broken.tif" in result.message
+    meta = history(repo_dir)[0].metadata["virtual_geotiff"]
+    assert meta["skipped"] == [{"url": "file:///x/broken.tif", "reason": "truncated"}]
+
+
+def test_publish_into_callers_session_does_not_commit(tmp_path, archive):
+    _data_dir, arrays = archive
+    urls = list(arrays)[:2]
+    reg = registry()
+    repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), urls)
+    session = repo.writable_session("main")
+    # sources=None: every source is HEADed through the registry instead.
+    result = vic.publish(cube(urls, DAYS[:2], reg), session, registry=reg, group="cube")
+    assert result.snapshot_id is None and result.references == {"cube/0": 8}
+    assert session.has_uncommitted_changes
+    session.commit(result.message)
+    ds = xr.open_zarr(repo.readonly_session(branch="main").store, group="cube", zarr_format=3, consolidated=False,
+                      mask_and_scale=False)
+    np.testing.assert_array_equal(ds["0"].isel(time=1).values, arrays[urls[1]])
+    assert vic.verify(repo, registry=reg, group="cube").checked == 2
+
+
+def test_container_prefixes():
+    assert vic.container_prefixes(["file:///a/b/c/1.tif", "file:///a/b/d/2.tif", "file:///z/3.tif"]) == [
+        "file:///a/b/", "file:///z/"]
+    assert vic.container_prefixes(["s3://bkt/x/y/1.tif", "s3://bkt/x/2.tif", "s3://other/1.tif"]) == [
+        "s3://bkt/x/", "s3://other/"]
+    assert vic.container_prefixes(["https://h:8080/d/1.tif", "https://h:8080/d/2.tif"]) == ["https://h:8080/d/"]
+    with pytest.raises(InvalidArgumentError, match="must be loaded"):
+        vic.container_prefixes(["memory://virtual-geotiff/abc/x"])
