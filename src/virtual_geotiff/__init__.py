@@ -8,6 +8,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import (
+    FailedSourcesError,
     IncompatibleSourcesError,
     InvalidArgumentError,
     LimitExceededError,
@@ -20,6 +21,7 @@ from .limits import Limits
 from .parser import VirtualTIFF
 
 __all__ = [
+    "FailedSourcesError",
     "IncompatibleSourcesError",
     "InvalidArgumentError",
     "LimitExceededError",

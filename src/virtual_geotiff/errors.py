@@ -54,3 +54,26 @@ class IncompatibleSourcesError(VirtualGeoTiffError, ValueError):
         if hint:
             lines.append(hint)
         return cls("\n".join(lines), problems)
+
+
+class FailedSourcesError(VirtualGeoTiffError):
+    """Some files of a multi-file build could not be read; ``failed`` maps each URL to its reason.
+
+    Raised after every file was tried, so one error lists them all. Pass ``on_error="skip"`` to build from
+    the readable files instead.
+    """
+
+    def __init__(self, message: str, failed: dict[str, str] | None = None,
+                 errors: dict[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.failed: dict[str, str] = failed or {}
+        self.errors: dict[str, BaseException] = errors or {}
+
+    @classmethod
+    def from_failures(cls, failures: dict) -> FailedSourcesError:
+        """From ``{url: FailedSource}`` (anything with ``reason`` and ``error``)."""
+        failed = {url: f.reason for url, f in failures.items()}
+        lines = [f"{len(failed)} file(s) could not be read:"]
+        lines.extend(f"  {url}: {reason}" for url, reason in failed.items())
+        lines.append('nothing was built; fix or remove these files, or pass on_error="skip" to build without them')
+        return cls("\n".join(lines), failed, {url: f.error for url, f in failures.items()})

@@ -26,7 +26,7 @@ from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .errors import IncompatibleSourcesError, InvalidArgumentError
 
-__all__ = ["Placement", "stitch"]
+__all__ = ["Block", "Placement", "place_blocks", "stitch"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,59 +87,13 @@ def stitch(placements: Sequence[Placement], *, shape: Sequence[int] | None = Non
                 problem(p, f"{key} {value} (expected {ref_facts[key]} as in {first.name})")
         if tuple(p.array.shape[:-2]) != lead:
             problem(p, f"leading shape {tuple(p.array.shape[:-2])} (expected {lead} as in {first.name})")
-    ch, cw = chunks[-2], chunks[-1]
-    for p in placements:
-        if p.row < 0 or p.col < 0:
-            problem(p, f"negative offset (row {p.row}, col {p.col})")
-        elif p.row % ch or p.col % cw:
-            problem(p, f"offset (row {p.row}, col {p.col}) is not a multiple of the chunk shape {ch} x {cw}")
-    if problems:
-        raise IncompatibleSourcesError.from_problems("cannot stitch", problems)
-
-    height = max(p.row + p.array.shape[-2] for p in placements)
-    width = max(p.col + p.array.shape[-1] for p in placements)
+    blocks = [Block.of(p.array, p.name) for p in placements]
     if shape is not None:
         shape = tuple(int(s) for s in shape)
         if len(shape) != len(chunks) or shape[:-2] != lead:
             raise InvalidArgumentError(f"shape {shape} does not match the placements' leading shape {lead}")
-        if shape[-2] < height or shape[-1] < width:
-            raise InvalidArgumentError(f"shape {shape} is smaller than the placements' extent {height} x {width}")
-        height, width = shape[-2], shape[-1]
-    out_shape = (*lead, height, width)
-    grid = tuple(math.ceil(s / c) for s, c in zip(out_shape, chunks))
-
-    owner = np.full(grid[-2:], -1, dtype=np.int64)
-    for i, p in enumerate(placements):
-        h, w = p.array.shape[-2:]
-        if h % ch and p.row + h != height:
-            problem(p, f"height {h} is not a multiple of the chunk height {ch} and the file is not on the "
-                       "bottom edge of the grid (its partial last chunk row would fall inside the array)")
-        if w % cw and p.col + w != width:
-            problem(p, f"width {w} is not a multiple of the chunk width {cw} and the file is not on the "
-                       "right edge of the grid (its partial last chunk column would fall inside the array)")
-        r0, c0 = p.row // ch, p.col // cw
-        gh, gw = p.array.manifest.shape_chunk_grid[-2:]
-        block = owner[r0:r0 + gh, c0:c0 + gw]
-        taken = np.unique(block[block >= 0])
-        if taken.size:
-            others = ", ".join(placements[int(j)].name for j in taken[:3])
-            problem(p, f"overlaps {others} (row {p.row}, col {p.col}, {h} x {w} pixels)")
-        block[block < 0] = i
-    if problems:
-        raise IncompatibleSourcesError.from_problems("cannot stitch", problems)
-
-    paths = np.empty(grid, dtype=np.dtypes.StringDType())
-    offsets = np.zeros(grid, dtype=np.uint64)
-    lengths = np.zeros(grid, dtype=np.uint64)
-    for p in placements:
-        m = p.array.manifest
-        gh, gw = m.shape_chunk_grid[-2:]
-        r0, c0 = p.row // ch, p.col // cw
-        window = (..., slice(r0, r0 + gh), slice(c0, c0 + gw))
-        paths[window] = m._paths
-        offsets[window] = m._offsets
-        lengths[window] = m._lengths
-    manifest = ChunkManifest.from_arrays(paths=paths, offsets=offsets, lengths=lengths, validate_paths=False)
+    out_shape, manifest = place_blocks([(b, (), p.row, p.col) for b, p in zip(blocks, placements)], chunks,
+                                       shape=None if shape is None else shape[-2:], problems=problems)
     attrs = dict(attributes) if attributes is not None else _shared_attributes(placements)
     metadata = ref_meta.update_shape(out_shape).update_attributes(attrs)
     return ManifestArray(metadata=metadata, chunkmanifest=manifest)
@@ -165,3 +119,99 @@ def _shared_attributes(placements: Sequence[Placement]) -> dict[str, Any]:
             if key not in other or other[key] != attrs[key]:
                 del attrs[key]
     return attrs
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """The chunk references of one source as numpy arrays over its chunk grid (what ``place_blocks`` copies).
+
+    ``paths`` is a ``StringDType`` array, or one URL for every chunk whose length is not 0 (a file's own
+    chunks: no per-chunk path array needed). ``shape`` is the source array's shape.
+    """
+
+    label: str
+    shape: tuple[int, ...]
+    paths: np.ndarray | str
+    offsets: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, array: ManifestArray, label: str) -> Block:
+        m = array.manifest
+        return cls(label, tuple(array.shape), m._paths, m._offsets, m._lengths)
+
+
+def place_blocks(entries: Sequence[tuple[Block, tuple[int, ...], int, int]], chunks: Sequence[int], *,
+                 shape: Sequence[int] | None = None, problems: dict[str, list[str]] | None = None,
+                 what: str = "cannot stitch") -> tuple[tuple[int, ...], ChunkManifest]:
+    """Copy each block's references into one manifest: ``(block, index, row, col)`` puts ``block`` at
+    position ``index`` of the new leading (stack) dimensions and pixel ``(row, col)`` of the (y, x) grid.
+
+    Every block has the same leading in-file dimensions (e.g. ``band``), taken from the first. ``shape``
+    is the (height, width) of the result (default: the smallest holding every block); the stack extent is
+    the largest index + 1. Returns the full array shape ``(*stack, *lead, height, width)`` and the manifest.
+    Raises ``IncompatibleSourcesError`` (with any ``problems`` found before) for misaligned, overlapping
+    or partial-edge blocks, listing each.
+    """
+    problems = {} if problems is None else problems
+    chunks = tuple(int(c) for c in chunks)
+    ch, cw = chunks[-2], chunks[-1]
+    lead = tuple(entries[0][0].shape[:-2])
+    nstack = len(entries[0][1])
+    stack = tuple(max(e[1][k] for e in entries) + 1 for k in range(nstack))
+
+    def problem(label: str, text: str) -> None:
+        problems.setdefault(label, []).append(text)
+
+    for block, _, row, col in entries:
+        if row < 0 or col < 0:
+            problem(block.label, f"negative offset (row {row}, col {col})")
+        elif row % ch or col % cw:
+            problem(block.label, f"offset (row {row}, col {col}) is not a multiple of the chunk shape {ch} x {cw}")
+    if problems:
+        raise IncompatibleSourcesError.from_problems(what, problems)
+    height = max(row + b.shape[-2] for b, _, row, _ in entries)
+    width = max(col + b.shape[-1] for b, _, _, col in entries)
+    if shape is not None:
+        if shape[-2] < height or shape[-1] < width:
+            raise InvalidArgumentError(f"shape {tuple(shape)} is smaller than the sources' extent {height} x {width}")
+        height, width = int(shape[-2]), int(shape[-1])
+    out_shape = (*stack, *lead, height, width)
+    grid = tuple(math.ceil(s / c) for s, c in zip(out_shape, (1,) * nstack + chunks))
+    gy, gx = grid[-2:]
+
+    owner = np.full((*stack, gy, gx), -1, dtype=np.int64)
+    for i, (block, index, row, col) in enumerate(entries):
+        h, w = block.shape[-2:]
+        if h % ch and row + h != height:
+            problem(block.label, f"height {h} is not a multiple of the chunk height {ch} and the file is not on "
+                                 "the bottom edge of the grid (its partial last chunk row would fall inside)")
+        if w % cw and col + w != width:
+            problem(block.label, f"width {w} is not a multiple of the chunk width {cw} and the file is not on "
+                                 "the right edge of the grid (its partial last chunk column would fall inside)")
+        bh, bw = block.offsets.shape[-2:]
+        cell = owner[(*index, slice(row // ch, row // ch + bh), slice(col // cw, col // cw + bw))]
+        taken = np.unique(cell[cell >= 0])
+        if taken.size:
+            others = ", ".join(entries[int(j)][0].label for j in taken[:3])
+            problem(block.label, f"overlaps {others} (row {row}, col {col}, {h} x {w} pixels)")
+        cell[cell < 0] = i
+    if problems:
+        raise IncompatibleSourcesError.from_problems(what, problems)
+
+    paths = np.empty(grid, dtype=np.dtypes.StringDType())
+    offsets = np.zeros(grid, dtype=np.uint64)
+    lengths = np.zeros(grid, dtype=np.uint64)
+    for block, index, row, col in entries:
+        bh, bw = block.offsets.shape[-2:]
+        window = (*index, ..., slice(row // ch, row // ch + bh), slice(col // cw, col // cw + bw))
+        offsets[window] = block.offsets
+        lengths[window] = block.lengths
+        if isinstance(block.paths, str):
+            target = paths[window]  # a view: assignments below write into ``paths``
+            target[...] = block.paths
+            target[block.lengths == 0] = ""
+        else:
+            paths[window] = block.paths
+    manifest = ChunkManifest.from_arrays(paths=paths, offsets=offsets, lengths=lengths, validate_paths=False)
+    return out_shape, manifest

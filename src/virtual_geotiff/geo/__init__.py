@@ -13,6 +13,7 @@ One module per job, all pure functions over ``IfdInfo``/``GeoTags`` (no I/O):
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,16 +56,37 @@ def georeference(ifd: Any, where: str = "") -> IfdGeoref:
         return IfdGeoref(crs=None, crs_code=None, vertical_crs=None, transform=None, point_transform=None,
                          pixel_is_point=ref.pixel_is_point, gcp_count=ref.gcp_count, status="none",
                          note=gcp_note(ref.gcp_count))
-    crs = crs_from_geotags(geo, where=where) if geo.geo_keys else None
-    vertical = None
-    if crs is not None and not (crs.is_compound or len(crs.axis_info) == 3):
-        vertical = vertical_crs_from_geokeys(geo.geo_keys, where=where)
+    crs, code, vertical = _crs_of(geo, where) if geo.geo_keys else (None, None, None)
     point_transform = (geotransform(geo, point_geo_ignore=True)
                        if ref.pixel_is_point and ref.transform is not None else None)
     status = georef_status(ref.transform, crs is not None)
-    return IfdGeoref(crs=crs, crs_code=crs_code(crs) if crs is not None else None, vertical_crs=vertical,
+    return IfdGeoref(crs=crs, crs_code=code, vertical_crs=vertical,
                      transform=ref.transform, point_transform=point_transform,
                      pixel_is_point=ref.pixel_is_point, gcp_count=0, status=status, note=note)
+
+
+#: Per-thread cache of CRS interpretations (pyproj objects are not shared across threads): an archive's
+#: files repeat a handful of GeoKey sets, and building a ``pyproj.CRS`` costs about a millisecond.
+_CRS_CACHE = threading.local()
+_CRS_CACHE_SIZE = 256
+
+
+def _crs_of(geo: Any, where: str) -> tuple[Any, str | None, Any]:
+    """``(crs, crs_code, vertical_crs)`` of ``geo``'s GeoKeys, computed once per distinct key set and thread."""
+    key = (geo.key_directory, geo.double_params, repr(sorted(geo.geo_keys.items())))
+    cache = getattr(_CRS_CACHE, "entries", None)
+    if cache is None:
+        cache = _CRS_CACHE.entries = {}
+    hit = cache.get(key)
+    if hit is None:
+        crs = crs_from_geotags(geo, where=where)
+        vertical = None
+        if crs is not None and not (crs.is_compound or len(crs.axis_info) == 3):
+            vertical = vertical_crs_from_geokeys(geo.geo_keys, where=where)
+        if len(cache) >= _CRS_CACHE_SIZE:
+            cache.clear()
+        hit = cache[key] = (crs, crs_code(crs) if crs is not None else None, vertical)
+    return hit
 
 
 #: NewSubfileType bits: reduced-resolution image (overview) and transparency mask.

@@ -49,6 +49,10 @@ class CachedRangeReader:
     #: The object's identity from the first GET's metadata (no extra request); None when the store gives none.
     stamp: SourceStamp | None = None
 
+    def __repr__(self) -> str:
+        # async-tiff formats its store once per open: the dataclass repr would print every cached byte
+        return f"CachedRangeReader({self.url!r})"
+
     async def _fetch(self, start: int, end: int) -> bytes:
         if self.stats.bytes + (end - start) > self.max_bytes:
             raise LimitExceededError(
