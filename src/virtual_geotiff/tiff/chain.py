@@ -53,6 +53,9 @@ class IfdChain:
     offsets: tuple[int, ...]
     entries: tuple[dict[int, RawEntry], ...]
     cut_at: int | None  # index of the IFD whose next pointer looped, if any
+    #: Every byte range a TIFF parser interprets: the file header, each IFD's entry table and the
+    #: out-of-line tag values, sorted. ``CachedRangeReader`` serves async-tiff's readahead from these.
+    regions: tuple[tuple[int, int], ...] = ()
 
 
 async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
@@ -83,6 +86,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
     )
     offsets: list[int] = []
     entries: list[dict[int, RawEntry]] = []
+    regions: list[tuple[int, int]] = [(0, 16 if bigtiff else 8)]
     seen: set[int] = set()
     offset, cut_at = first, None
     while offset:
@@ -123,19 +127,23 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
                                   min_fetch=limits.prefetch_bytes)
         if len(table) < n * entry_size:
             raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} at offset {offset} is truncated")
-        tags = _parse_entries(table, n, bo, bigtiff, reader.url, len(offsets), limits)
+        tags = _parse_entries(table, n, bo, bigtiff, reader.url, len(offsets), limits, regions)
+        regions.append((offset, offset + count_size + n * entry_size + ptr_size))
         offsets.append(offset)
         entries.append(tags)
         nxt = table[n * entry_size : n * entry_size + ptr_size]
         offset = struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0
     if not offsets:
         raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0)")
-    return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at)
+    return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at, tuple(sorted(regions)))
 
 
 def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index: int,
-                   limits: Limits) -> dict[int, RawEntry]:
+                   limits: Limits, regions: list[tuple[int, int]]) -> dict[int, RawEntry]:
+    """The entries of one IFD by tag (first wins); appends every out-of-line value's byte range to
+    ``regions`` (duplicates included: another parser may read either)."""
     fmt, size, field_at, field_len = (bo + "HHQ", 12, 12, 8) if bigtiff else (bo + "HHI", 8, 8, 4)
+    ptr = bo + ("Q" if bigtiff else "I")
     entry_size = 20 if bigtiff else 12
     tags: dict[int, RawEntry] = {}
     for i in range(n):
@@ -148,6 +156,9 @@ def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index
                 f"max_tag_value_bytes={limits.max_tag_value_bytes}; raise Limits(max_tag_value_bytes=...) "
                 "if that is legitimate"
             )
+        if nbytes > field_len:
+            start = struct.unpack(ptr, e[field_at : field_at + field_len])[0]
+            regions.append((start, start + nbytes))
         tags.setdefault(tag, RawEntry(typ, count, e[field_at : field_at + field_len]))
     return tags
 

@@ -3,6 +3,13 @@
 Why it exists: async-tiff reads headers with a readahead that starts at offset 0. Putting this reader in
 between lets the IFD-chain guard and async-tiff share one prefetch (one GET per COG header), lets us
 cap the header bytes read from a hostile file, and counts requests and bytes for benchmarks.
+
+IFDs placed after the image data (GDAL internal masks, tifffile pyramids, OME) would make async-tiff's
+readahead span the whole image. The chain walk knows every byte range a TIFF parser interprets (IFD
+tables and out-of-line tag values), so ``fetch_regions`` reads just those (coalesced, concurrently) and
+then ``get_range_async`` answers async-tiff from the cache, with zeros for the pixel bytes in between
+that no parser looks at. A region that cannot be read in full (truncated file) turns this off, so
+async-tiff then sees the real, short object and fails as it should.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ class CachedRangeReader:
     eof: int | None = None
     #: The object's identity from the first GET's metadata (no extra request); None when the store gives none.
     stamp: SourceStamp | None = None
+    #: Set by ``fetch_regions`` once every interpreted byte is cached: uncached gaps read as zeros.
+    sparse: bool = False
 
     def __repr__(self) -> str:
         # async-tiff formats its store once per open: the dataclass repr would print every cached byte
@@ -98,25 +107,72 @@ class CachedRangeReader:
                 return seg[start - seg_start : end - seg_start]
         return None
 
-    async def read(self, start: int, end: int, *, min_fetch: int = 0) -> bytes:
-        """Bytes ``[start, end)``; shorter only when the object ends first."""
+    async def read(self, start: int, end: int, *, min_fetch: int = 0, sparse: bool = False) -> bytes:
+        """Bytes ``[start, end)``; shorter only when the object ends first. ``sparse=True`` (async-tiff's
+        reads) serves uncached gaps as zeros once ``fetch_regions`` has cached every interpreted byte."""
         if start < 0 or end < start:
             raise TiffFormatError(f"invalid byte range {start}-{end} in {self.url}")
         if self._synthetic is not None and end > self._synthetic[0]:
             position, extra = self._synthetic
-            real = await self._read_real(start, position, min_fetch) if start < position else b""
+            real = await self._read_real(start, position, min_fetch, sparse) if start < position else b""
             # bytes between the object's end and the synthetic region read as zeros
             return real.ljust(max(0, position - start), b"\0") + extra[max(start, position) - position : end - position]
-        return await self._read_real(start, end, min_fetch)
+        return await self._read_real(start, end, min_fetch, sparse)
 
-    async def _read_real(self, start: int, end: int, min_fetch: int) -> bytes:
+    async def _read_real(self, start: int, end: int, min_fetch: int, sparse: bool = False) -> bytes:
         if self.eof is not None and start >= self.eof:
             return b""
         data = self._cached(start, end)
+        if data is None and sparse and self.sparse:
+            return self._sparse_read(start, end)
         if data is None:
             fetched = await self._fetch(start, max(end, start + min_fetch))
             data = fetched[: end - start]
         return self._apply_patches(start, data)
+
+    def _missing(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[start, end)`` no cached segment covers."""
+        out, pos = [], start
+        for seg_start, seg in sorted(self._segments):
+            seg_end = seg_start + len(seg)
+            if seg_end <= pos or seg_start >= end:
+                continue
+            if seg_start > pos:
+                out.append((pos, seg_start))
+            pos = max(pos, seg_end)
+            if pos >= end:
+                break
+        if pos < end:
+            out.append((pos, end))
+        return out
+
+    async def fetch_regions(self, regions: tuple[tuple[int, int], ...], merge_gap: int) -> None:
+        """Fetch the uncached parts of ``regions`` (ranges closer than ``merge_gap`` in one request, all
+        requests concurrently), then serve async-tiff sparsely if every region could be read in full."""
+        missing = [gap for start, end in regions if end > start for gap in self._missing(start, end)]
+        merged: list[list[int]] = []
+        for start, end in sorted(missing):
+            if merged and start - merged[-1][1] <= merge_gap:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        if merged:
+            await asyncio.gather(*(self._fetch(start, end) for start, end in merged))
+        last = max(end for _, end in regions)
+        self.sparse = (self.eof is None or last <= self.eof) and all(
+            not self._missing(start, end) for start, end in regions
+        )
+
+    def _sparse_read(self, start: int, end: int) -> bytes:
+        """``[start, end)`` from the cached segments with zeros where nothing was fetched."""
+        if self.eof is not None:
+            end = min(end, self.eof)
+        buf = bytearray(max(0, end - start))
+        for seg_start, seg in self._segments:
+            lo, hi = max(start, seg_start), min(end, seg_start + len(seg))
+            if lo < hi:
+                buf[lo - start : hi - start] = seg[lo - seg_start : hi - seg_start]
+        return self._apply_patches(start, bytes(buf))
 
     def _apply_patches(self, start: int, data: bytes) -> bytes:
         if not self._patches:
@@ -151,7 +207,7 @@ class CachedRangeReader:
     async def get_range_async(self, path: str, *, start: int, end: int | None = None,
                               length: int | None = None) -> bytes:
         end = start + length if end is None else end
-        return await self.read(start, end)
+        return await self.read(start, end, sparse=True)
 
     async def get_ranges_async(self, path: str, *, starts, ends=None, lengths=None) -> list[bytes]:
         if ends is None:
