@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,5 +125,19 @@ def _fail(args: argparse.Namespace, exc: BaseException, code: int, hint: str) ->
     return code
 
 
+def run() -> None:  # pragma: no cover - the console entry point
+    """Run :func:`main` and leave without interpreter finalisation.
+
+    obstore/async-tiff keep tokio worker threads that drop Python objects shortly after ``asyncio.run``
+    returns; if the interpreter is finalising at that moment CPython aborts ("PyGILState_Release: thread
+    state must be current", exit 134) in roughly one short run in three. The command's work is done and its
+    output flushed by then, so skipping finalisation loses nothing.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
