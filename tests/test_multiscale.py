@@ -313,6 +313,23 @@ def test_missing_sidecar_costs_one_request(tmp_path):
     assert not [c for c in calls if c.endswith(".ovr")]
 
 
+def test_sidecars_over_http(http_server, tmp_path):
+    """Over HTTP: a .ovr next to the file becomes levels; a file without one costs one 404, a COG none."""
+    write(tmp_path / "ext.tif", external=(2, 4))
+    write(tmp_path / "plain.tif", mask=False)
+    write(tmp_path / "cog.tif", mask=False, internal=(2,))
+    reg = http_server.registry()
+    store = VirtualTIFF(ifd_layout="multiscale")(url=http_server.url_for("ext.tif"), registry=reg)
+    tree = xr.open_datatree(store, engine="zarr", zarr_format=3, consolidated=False)
+    for level in range(3):
+        assert_level_matches_rasterio(tree[str(level)].to_dataset(), tmp_path / "ext.tif", level, masked=level == 0)
+    for name, probes in (("plain.tif", ["/plain.tif.ovr"]), ("cog.tif", [])):
+        http_server.clear()
+        VirtualTIFF(ifd_layout="multiscale")(url=http_server.url_for(name), registry=reg)
+        assert [r.path for r in http_server.records if r.path.endswith(".ovr")] == probes
+        assert all(r.status == 404 for r in http_server.records if r.path.endswith(".ovr"))
+
+
 def test_sidecar_url_stays_next_to_the_source():
     assert sidecar_url("s3://bucket/a/b.tif") == "s3://bucket/a/b.tif.ovr"
     assert sidecar_url("file:///data/x/b.tif", registry()) == "file:///data/x/b.tif.ovr"
@@ -331,6 +348,37 @@ def test_internal_overviews_take_precedence_over_a_sidecar(tmp_path):
     tree = open_tree(path)
     assert list(tree.children) == ["0", "1"]
     assert tree["1"].attrs["virtual_geotiff_level"]["source"] == url(path)
+
+
+def test_multiscale_tree_round_trips_through_icechunk(tmp_path):
+    """open_virtual_datatree -> dt.vz.to_icechunk -> commit -> open_datatree: same levels, masks, coordinates."""
+    icechunk = pytest.importorskip("icechunk")
+    from virtualizarr import open_virtual_datatree
+    from virtualizarr.manifests import ManifestArray
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = data_dir / "cog.tif"
+    write(path, internal=(2, 4))
+    vdt = open_virtual_datatree(url(path), registry(), VirtualTIFF(ifd_layout="multiscale"))
+    assert isinstance(vdt["1"]["mask"].data, ManifestArray)
+    assert not isinstance(vdt["1"]["x"].data, ManifestArray)  # coordinates are loaded, never memory references
+    container = f"file://{data_dir}/"
+    credentials = icechunk.containers_credentials({container: None})
+    config = icechunk.RepositoryConfig.default()
+    config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(container,
+                                                                      icechunk.local_filesystem_store(str(data_dir))))
+    storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
+    repo = icechunk.Repository.create(storage, config, authorize_virtual_chunk_access=credentials)
+    session = repo.writable_session("main")
+    vdt.vz.to_icechunk(session.store)
+    session.commit("pyramid")
+    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=credentials)
+    tree = xr.open_datatree(repo.readonly_session(branch="main").store, engine="zarr", zarr_format=3,
+                            consolidated=False)
+    assert tree.attrs["multiscales"]["layout"][2]["transform"]["scale"] == [4.0, 4.0]
+    for level in range(3):
+        assert_level_matches_rasterio(tree[str(level)].to_dataset(), path, level, masked=True)
 
 
 # ------------------------------------------------------------------------------------------------- arguments
