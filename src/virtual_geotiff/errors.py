@@ -77,3 +77,12 @@ class FailedSourcesError(VirtualGeoTiffError):
         lines.extend(f"  {url}: {reason}" for url, reason in failed.items())
         lines.append('nothing was built; fix or remove these files, or pass on_error="skip" to build without them')
         return cls("\n".join(lines), failed, {url: f.error for url, f in failures.items()})
+
+
+class VrtFormatError(TiffFormatError):
+    """A GDAL ``.vrt`` file is not well-formed XML or its elements contradict each other."""
+
+
+class UnsupportedVrtError(UnsupportedTiffError):
+    """A valid GDAL VRT uses a feature that needs computation (resampling, scaling, LUTs, warping, derived
+    bands, partial-chunk placement, ...): it cannot be expressed as byte-range references to its sources."""

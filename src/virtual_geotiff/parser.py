@@ -46,6 +46,7 @@ from .codecs.registry import PORTABLE_CODECS, CodecPlan, plan_codecs, sample_dty
 from .errors import InvalidArgumentError, TiffFormatError, where
 from .geo import IfdGeoref, georeference, inherits_georeferencing, rescaled
 from .geo.attrs import (
+    GdalMetadata,
     encode_fill_value_attr,
     geozarr_attributes,
     metadata_attributes,
@@ -116,14 +117,26 @@ def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: Ifd
                    grid_mapping: bool = False) -> tuple[Any, dict[str, Any]]:
     """``(fill_value, attributes)`` of one IFD's array: nodata, GDAL metadata, georeferencing, GeoZarr."""
     dtype = np.dtype(dtype)
-    bands = shape[0] if len(shape) == 3 else 1
-    attrs = metadata_attributes(parse_gdal_metadata(ifd.geo.gdal_metadata, where=loc), bands)
+    meta = parse_gdal_metadata(ifd.geo.gdal_metadata, where=loc)
     nodata = parse_nodata(ifd.geo.gdal_nodata, dtype, where=loc)
+    return nodata, raster_attributes(meta, nodata, dtype, shape, georef, grid_mapping=grid_mapping,
+                                     has_crs_keys=bool(ifd.geo.geo_keys),
+                                     georeferenced=ifd.geo.is_georeferenced)
+
+
+def raster_attributes(meta: GdalMetadata, nodata: Any, dtype: Any, shape: tuple[int, ...], georef: IfdGeoref, *,
+                      grid_mapping: bool = False, has_crs_keys: bool = False,
+                      georeferenced: bool = False) -> dict[str, Any]:
+    """Attributes of one raster array from its GDAL metadata, nodata and georeferencing: the policy shared by
+    TIFF IFDs (``ifd_attributes``) and GDAL VRTs (``virtual_geotiff.vrt``)."""
+    dtype = np.dtype(dtype)
+    bands = shape[0] if len(shape) == 3 else 1
+    attrs = metadata_attributes(meta, bands)
     if nodata is not None:
         attrs["_FillValue"] = encode_fill_value_attr(nodata, dtype)
-    if ifd.geo.geo_keys or georef.transform is not None:
+    if has_crs_keys or georef.transform is not None:
         attrs["AREA_OR_POINT"] = "Point" if georef.pixel_is_point else "Area"
-    if ifd.geo.is_georeferenced or georef.status != "none":
+    if georeferenced or georef.status != "none":
         attrs["georef_status"] = georef.status
     if georef.note:
         attrs["georef_note"] = georef.note
@@ -134,7 +147,7 @@ def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: Ifd
     if georef.status != "none":
         attrs.update(geozarr_attributes(georef.crs, georef.crs_code, georef.transform, georef.point_transform,
                                         (shape[-2], shape[-1])))
-    return nodata, attrs
+    return attrs
 
 
 @dataclass
