@@ -24,7 +24,7 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError
-from virtual_geotiff.errors import UnsupportedVrtError, VrtFormatError
+from virtual_geotiff.errors import UnsafeUrlError, UnsupportedVrtError, VrtFormatError
 from virtual_geotiff.vrt import VirtualVRT
 from virtual_geotiff.vrt.paths import gdal_filename, source_url
 
@@ -346,26 +346,32 @@ def test_sources_outside_registered_prefixes_are_refused(tmp_path: Path) -> None
     tiles, _ = write_grid(tmp_path, rows=1, cols=2, last_width=64, last_height=64)
     vrt = build_vrt(tiles, tmp_path / "vrts" / "m.vrt")  # absolute paths: outside vrts/
     only_vrts = ObjectStoreRegistry({f"file://{tmp_path}/vrts": obstore.store.LocalStore(tmp_path / "vrts")})
-    with pytest.raises(InvalidArgumentError, match="outside every prefix registered"):
+    with pytest.raises(UnsafeUrlError, match="outside the allowed prefix"):
         open_vrt(vrt, reg=only_vrts)
     _edit(vrt, f'relativeToVRT="0">{tmp_path}/', 'relativeToVRT="1">../', count=2)
-    with pytest.raises(InvalidArgumentError, match="outside every prefix registered"):
+    with pytest.raises(UnsafeUrlError, match="outside the allowed prefix"):
         open_vrt(vrt, reg=only_vrts)
     assert_matches_rasterio(open_vrt(vrt, mask_and_scale=False), vrt)  # with the parent registered: fine
 
 
 def test_source_urls() -> None:
     vrt = "s3://bucket/mosaics/m.vrt"
-    assert source_url(vrt, "a/b.tif", True) == "s3://bucket/mosaics/a/b.tif"
-    assert source_url(vrt, "../tiles/./b.tif", True) == "s3://bucket/tiles/b.tif"
-    assert source_url(vrt, "/vsis3/other/k.tif", False) == "s3://other/k.tif"
-    assert source_url(vrt, "/vsicurl/https://h.org/x/../y.tif", False) == "https://h.org/y.tif"
-    with pytest.raises(VrtFormatError, match="climbs above"):
-        source_url(vrt, "../../../etc/passwd", True)
-    with pytest.raises(VrtFormatError, match="local path"):
-        source_url(vrt, "/etc/passwd", False)
+    reg = ObjectStoreRegistry({"s3://bucket": obstore.store.MemoryStore()})
+    assert source_url(vrt, "a/b.tif", True, reg) == "s3://bucket/mosaics/a/b.tif"
+    assert source_url(vrt, "../tiles/./b.tif", True, reg) == "s3://bucket/tiles/b.tif"
+    assert source_url(vrt, "/vsis3/bucket/k.tif", False, reg) == "s3://bucket/k.tif"
+    with pytest.raises(UnsafeUrlError):  # another bucket: outside the VRT's registered prefix
+        source_url(vrt, "/vsis3/other/k.tif", False, reg)
+    with pytest.raises(UnsafeUrlError):
+        source_url(vrt, "/vsicurl/https://h.org/y.tif", False, reg)
+    with pytest.raises(UnsafeUrlError, match="climbs above"):
+        source_url(vrt, "../../../etc/passwd", True, reg)
+    with pytest.raises(VrtFormatError, match="local path"):  # GDAL would read the local disk
+        source_url(vrt, "/etc/passwd", False, reg)
+    with pytest.raises(VrtFormatError, match="working directory"):
+        source_url(vrt, "b.tif", False, reg)
     with pytest.raises(UnsupportedVrtError, match="vsizip"):
-        source_url(vrt, "/vsizip/a.zip/b.tif", False)
+        source_url(vrt, "/vsizip/a.zip/b.tif", False, reg)
     assert gdal_filename("s3://b/k.tif") == "/vsis3/b/k.tif"
     assert gdal_filename("file:///data/x.tif") == "/data/x.tif"
 

@@ -15,10 +15,13 @@ from .errors import (
     TiffFormatError,
     UnsafeUrlError,
     UnsupportedTiffError,
+    UnsupportedVrtError,
     VirtualGeoTiffError,
+    VrtFormatError,
 )
 from .limits import Limits
 from .parser import VirtualTIFF
+from .vrt import VirtualVRT
 
 __all__ = [
     "FailedSourcesError",
@@ -29,7 +32,10 @@ __all__ = [
     "TiffFormatError",
     "UnsafeUrlError",
     "UnsupportedTiffError",
+    "UnsupportedVrtError",
     "VirtualGeoTiffError",
     "VirtualTIFF",
+    "VirtualVRT",
+    "VrtFormatError",
     "__version__",
 ]

@@ -392,7 +392,8 @@ def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[
 
 async def read_vrt(url: str, registry: ObjectStoreRegistry, limits: Limits,
                    concurrency: int) -> tuple[VrtDataset, dict[str, str], dict[str, TiffHeader]]:
-    """Parse the VRT at ``url``, resolve its sources (each must be in the registry) and read their headers.
+    """Parse the VRT at ``url``, resolve its sources (only inside the prefix the registry serves the VRT from)
+    and read their headers.
 
     Returns the dataset, the source URL of each source element (by label) and the headers by URL.
     """
@@ -400,14 +401,7 @@ async def read_vrt(url: str, registry: ObjectStoreRegistry, limits: Limits,
     urls: dict[str, str] = {}
     for band in vrt.bands:
         for source in band.sources:
-            src_url = normalize_url(source_url(url, source.filename, source.relative, source.label))
-            try:
-                registry.resolve(src_url)
-            except ValueError as exc:
-                raise InvalidArgumentError(
-                    f"{source.label} of {url} points at {src_url}, outside every prefix registered in the "
-                    "registry; register a store for it if the VRT may read there") from exc
-            urls[source.label] = src_url
+            urls[source.label] = source_url(url, source.filename, source.relative, registry, source.label)
     unique = list(dict.fromkeys(urls.values()))
     headers = await read_source_headers(unique, registry, limits, concurrency)
     return vrt, urls, headers
