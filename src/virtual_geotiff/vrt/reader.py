@@ -28,7 +28,6 @@ tiles only where the source's fill equals the VRT's.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,11 +38,18 @@ from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, 
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .._sync import run_sync
-from ..errors import IncompatibleSourcesError, InvalidArgumentError, LimitExceededError, UnsupportedVrtError
+from ..errors import (
+    FailedSourcesError,
+    IncompatibleSourcesError,
+    InvalidArgumentError,
+    LimitExceededError,
+    UnsupportedVrtError,
+)
 from ..geo import IfdGeoref
 from ..geo.attrs import GdalMetadata, parse_nodata
 from ..geo.crs import crs_code
 from ..geo.transform import gcp_note, georef_status
+from ..headers import FailedSource, check_concurrency, read_headers
 from ..limits import Limits
 from ..manifest import normalize_url
 from ..parser import (
@@ -51,7 +57,6 @@ from ..parser import (
     build_ifd_array,
     georef_arrays,
     raster_attributes,
-    read_header,
     resolve,
     store_attributes,
 )
@@ -100,21 +105,14 @@ async def read_document(url: str, registry: ObjectStoreRegistry, limits: Limits)
 
 async def read_source_headers(urls: list[str], registry: ObjectStoreRegistry, limits: Limits,
                               concurrency: int) -> dict[str, TiffHeader]:
-    """Every source's header, at most ``concurrency`` at a time; the first failure cancels the rest."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(url: str) -> TiffHeader:
-        async with gate:
-            return await read_header(url, registry, limits)
-
-    tasks = [asyncio.ensure_future(one(url)) for url in urls]
-    try:
-        results = await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    """Every source's header (``headers.read_headers``: one loop, bounded concurrency). A VRT needs all of
+    its sources: one failure re-raises that file's own error, several raise ``FailedSourcesError``."""
+    results = await read_headers(urls, registry, limits, concurrency=concurrency)
+    failed = {r.url: r for r in results if isinstance(r, FailedSource)}
+    if len(failed) == 1:
+        raise next(iter(failed.values())).error
+    if failed:
+        raise FailedSourcesError.from_failures(failed)
     return dict(zip(urls, results))
 
 
@@ -426,11 +424,9 @@ class VirtualVRT:
             raise InvalidArgumentError(f"bands must be one of {_BAND_LAYOUTS}, got {bands!r}")
         if limits is not None and not isinstance(limits, Limits):
             raise InvalidArgumentError(f"limits must be a virtual_geotiff.Limits, got {type(limits).__name__}")
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise InvalidArgumentError(f"concurrency must be a positive int, got {concurrency!r}")
+        self.concurrency = check_concurrency(concurrency)
         self.bands: BandLayout = bands
         self.limits = limits or Limits()
-        self.concurrency = concurrency
 
     def __repr__(self) -> str:
         return f"VirtualVRT(bands={self.bands!r})"
