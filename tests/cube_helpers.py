@@ -29,12 +29,12 @@ def tile_data(row: int, col: int, step: int = 0, count: int = 1, size: tuple[int
 def write_tile(path: Path, row: int, col: int, step: int = 0, *, count: int = 1, crs: str = "EPSG:32633",
                dtype: str = "uint16", shift: tuple[float, float] = (0.0, 0.0), res: float = RES,
                size: tuple[int, int] = (TILE, TILE), nodata: float | None = None, interleave: str = "pixel",
-               compress: str = "deflate") -> np.ndarray:
-    """A tiled GeoTIFF at grid position (row, col); returns the (band, y, x) data written."""
+               compress: str = "deflate", block: int = BLOCK) -> np.ndarray:
+    """A tiled GeoTIFF at grid position (row, col) of a grid of ``size`` tiles; returns the (band, y, x) data."""
     data = tile_data(row, col, step, count, size, dtype)
-    transform = from_origin(X0 + col * TILE * RES + shift[0], Y0 - row * TILE * RES + shift[1], res, res)
+    transform = from_origin(X0 + col * size[1] * RES + shift[0], Y0 - row * size[0] * RES + shift[1], res, res)
     with rasterio.open(path, "w", driver="GTiff", width=size[1], height=size[0], count=count, dtype=dtype,
-                       crs=crs, transform=transform, tiled=True, blockxsize=BLOCK, blockysize=BLOCK,
+                       crs=crs, transform=transform, tiled=True, blockxsize=block, blockysize=block,
                        compress=compress, nodata=nodata, interleave=interleave) as dst:
         dst.write(data)
     return data

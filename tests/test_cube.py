@@ -256,3 +256,32 @@ def test_argument_errors(tmp_path):
         open_virtual_cube(str(paths[0]), make_registry())
     with pytest.raises(InvalidArgumentError, match="more than once"):
         open_virtual_cube([paths[0], paths[0]], make_registry())
+
+
+def test_overview_level_stitches_the_overviews(tmp_path):
+    paths = write_grid(tmp_path / "small", 2, 2)
+    for path in paths:  # GDAL tiles overviews 128 x 128: these 32 x 32 overviews cannot be stitched
+        with rasterio.open(path, "r+") as dst:
+            dst.build_overviews([2], rasterio.enums.Resampling.average)
+    with pytest.raises(IncompatibleSourcesError, match="not a multiple of the chunk shape 128 x 128"):
+        open_virtual_cube(paths, make_registry(), overview_level=0)
+    size = 256
+    paths = write_grid(tmp_path / "large", 2, 2, size=(size, size), block=128)
+    for path in paths:
+        with rasterio.open(path, "r+") as dst:
+            dst.build_overviews([2], rasterio.enums.Resampling.average)
+    cube = open_virtual_cube(paths, make_registry(), overview_level=0)
+    ds = cube.dataset
+    half = size // 2
+    assert ds["data"].shape == (size, size)
+    expected = np.zeros((size, size), dtype=np.uint16)
+    for path in paths:
+        r, c = int(path.stem[-4]), int(path.stem[-1])
+        with rasterio.open(path, overview_level=0) as src:
+            expected[r * half:(r + 1) * half, c * half:(c + 1) * half] = src.read(1)
+            if (r, c) == (0, 0):
+                assert ds["data"].attrs["spatial:transform"] == list(src.transform)[:6]
+    np.testing.assert_array_equal(read_cube(ds), expected)
+    np.testing.assert_allclose(ds.x.values, X0 + (np.arange(size) + 0.5) * 2 * RES)
+    with pytest.raises(FailedSourcesError, match="overview_level=1 requested"):
+        open_virtual_cube(paths, make_registry(), overview_level=1)

@@ -107,9 +107,10 @@ class SourceEntry:
 
 
 def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None = None,
-                crs_keys: dict[int, str] | None = None) -> SourceEntry:
-    """Plan the IFD a cube takes from one file (full resolution, or rasterio's ``overview_level``)."""
-    ifd, georef = _select_ifd(header, overview_level, limits)
+                crs_keys: dict[int, str] | None = None, sidecar: TiffHeader | None = None) -> SourceEntry:
+    """Plan the IFD a cube takes from one file: full resolution, or rasterio's ``overview_level`` (internal
+    overviews, else the ``.ovr`` ``sidecar``'s; the entry then references the sidecar)."""
+    header, ifd, georef = _select_ifd(header, overview_level, sidecar)
     layout, plan = plan_ifd(ifd, header, limits)
     crs = georef.crs
     crs_keys = {} if crs_keys is None else crs_keys
@@ -128,20 +129,26 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
                        codec_key=codec_key, georef=georef)
 
 
-def _select_ifd(header: TiffHeader, overview_level: int | None, limits: Limits) -> tuple[IfdInfo, IfdGeoref]:
+def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHeader | None,
+                ) -> tuple[TiffHeader, IfdInfo, IfdGeoref]:
+    main = header.ifds[0]
     if overview_level is None:
-        ifd = header.ifds[0]
-        return ifd, ifd_georeference(ifd, header)
-    from .multiscale import pyramid_levels, select_overview
+        return header, main, ifd_georeference(main, header)
+    from .multiscale import _with_dataset_metadata, pyramid_levels, select_overview
 
-    level = select_overview(pyramid_levels(header), overview_level, header.url)
-    return level.ifd, level.georef
+    level = select_overview(pyramid_levels(header, sidecar), overview_level, header.url)
+    return level.header, _with_dataset_metadata(level.ifd, main), level.georef
 
 
 async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, overview_level: int | None,
                     crs_keys: dict[int, str]) -> SourceEntry:
-    header = await read_header(url, registry, limits)
-    return scan_source(header, limits, overview_level, crs_keys)
+    if overview_level is None:
+        return scan_source(await read_header(url, registry, limits), limits, None, crs_keys)
+    from .parser import VirtualTIFF
+
+    # the parser's own rule for which headers a level needs (the .ovr only without internal overviews)
+    header, sidecar = await VirtualTIFF(overview_level=overview_level, limits=limits).read_headers(url, registry)
+    return scan_source(header, limits, overview_level, crs_keys, sidecar)
 
 
 def scan_batch(urls: Sequence[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
