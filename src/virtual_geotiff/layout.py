@@ -52,6 +52,8 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
     spp = ifd.samples_per_pixel
     if spp <= 0:
         raise TiffFormatError(f"{loc} has SamplesPerPixel={spp}")
+    if spp > 1 and ifd.planar not in (PlanarConfig.CONTIG, PlanarConfig.SEPARATE):
+        raise TiffFormatError(f"{loc} has PlanarConfiguration={ifd.planar} (TIFF defines 1 and 2); the file is corrupt")
     if ifd.is_tiled:
         ch, cw = ifd.tile_height, ifd.tile_width
         if not ch or not cw or ch <= 0 or cw <= 0:
@@ -106,6 +108,31 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         interleaved_samples=interleaved,
         short_last_chunk=not ifd.is_tiled and ifd.height % ch != 0,
     )
+
+
+def check_chunks_in_object(ifd: IfdInfo, layout: ChunkLayout, size: int | None, loc: str) -> None:
+    """Refuse chunks whose stored byte range ends past the end of the object (``size`` bytes, when known).
+
+    Such a chunk would read short: padded, it would be zeros presented as pixels; unpadded, a failure
+    long after the build. The stored offsets and byte counts of every chunk in the grid are checked (before
+    any trimming of uncompressed chunks: a byte count past the end means a corrupt or truncated file).
+    uint64 arithmetic cannot overflow here because the offset is compared first.
+    """
+    if size is None:
+        return
+    n = layout.offsets.size
+    offsets, lengths = ifd.offsets[:n], ifd.byte_counts[:n]
+    size_u = np.uint64(size)
+    present = (lengths > 0) & (offsets > 0)
+    past = present & ((offsets > size_u) | (lengths > size_u - np.minimum(offsets, size_u)))
+    if past.any():
+        index = int(np.flatnonzero(past)[0])
+        offset, length = int(offsets[index]), int(lengths[index])
+        raise TiffFormatError(
+            f"{loc}: chunk {index} (TIFF order) spans bytes {offset}-{offset + length} but the object has only "
+            f"{size} bytes ({int(past.sum())} chunk(s) end past it); the file is truncated or its offsets/byte "
+            "counts are corrupt"
+        )
 
 
 def _check_uncompressed_lengths(ifd: IfdInfo, lengths: np.ndarray, ch: int, cw: int, interleaved: int,

@@ -55,7 +55,7 @@ from .geo.attrs import (
     spatial_ref_attributes,
 )
 from .geo.coords import coordinate_attrs, pixel_centers
-from .layout import ChunkLayout, plan_layout
+from .layout import ChunkLayout, check_chunks_in_object, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
@@ -86,6 +86,7 @@ def plan_ifd(ifd: IfdInfo, header: TiffHeader, limits: Limits) -> tuple[ChunkLay
     """Layout and codec chain of one IFD (the two steps every entry point shares)."""
     dtype = sample_dtype(ifd, header.url)
     layout = plan_layout(ifd, header.url, limits, dtype.itemsize)
+    check_chunks_in_object(ifd, layout, header.stamp.size if header.stamp else None, where(header.url, ifd.index))
     plan = plan_codecs(ifd, header.byteorder, layout, header.url)
     return layout, plan
 

@@ -4,7 +4,9 @@ TIFF packs such samples as an MSB-first bit stream, each row starting on a byte 
 bytes->array stage replaces ``bytes`` and widens every sample to the smallest fitting unsigned dtype
 (uint8 up to 8 bits, uint16 up to 16, uint32 up to 32), which is what GDAL returns. ``samples`` is the
 number of interleaved samples per pixel in a stored row (bands for chunky data, otherwise 1). A short
-last strip decodes to fewer rows; they are padded with zeros here (Zarr crops them away).
+last strip decodes to fewer rows; they are padded with zeros here (Zarr crops them away). ``min_rows`` is
+the fewest rows any chunk may hold (the short last strip's, else a full chunk's): fewer means a corrupt chunk,
+refused rather than padded with zeros. 0 (stores written before the field existed) skips the check.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import ClassVar
 import imagecodecs
 import numpy as np
 
+from ..errors import TiffFormatError
 from ._base import TiffArrayBytesDecoder
 
 
@@ -23,6 +26,7 @@ class BitUnpackCodec(TiffArrayBytesDecoder):
     codec_name: ClassVar[str] = "virtual_geotiff.bitunpack"
     bits: int = 1
     samples: int = 1
+    min_rows: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.bits, int) or not 1 <= self.bits <= 32:
@@ -37,6 +41,11 @@ class BitUnpackCodec(TiffArrayBytesDecoder):
         total = int(np.prod(spec.shape))
         row_bytes = -(-runlen * self.bits // 8)
         rows = min(data.size // row_bytes, total // runlen)
+        if rows < self.min_rows:
+            raise TiffFormatError(
+                f"a {self.bits}-bit chunk holds {rows} full rows of {row_bytes} bytes ({data.size} bytes), fewer "
+                f"than the {self.min_rows} rows even the shortest chunk has; the chunk is corrupt"
+            )
         out = np.zeros(total, dtype=dtype)
         if rows:
             unpacked = imagecodecs.packints_decode(data[: rows * row_bytes].tobytes(), dtype, self.bits,

@@ -14,6 +14,7 @@ from typing import ClassVar
 import imagecodecs
 import numpy as np
 
+from ..errors import TiffFormatError
 from ._base import TiffArrayBytesDecoder, chunk_nbytes
 
 
@@ -29,8 +30,9 @@ class FloatingPointPredictorCodec(TiffArrayBytesDecoder):
     def decode_to_array(self, data: np.ndarray, spec) -> np.ndarray:
         dtype = spec.dtype.to_native_dtype()
         if data.size != chunk_nbytes(spec):
-            raise ValueError(
-                f"floating-point predictor: chunk holds {data.size} bytes, expected {chunk_nbytes(spec)}"
+            raise TiffFormatError(
+                f"floating-point predictor: chunk holds {data.size} bytes, expected {chunk_nbytes(spec)}; the chunk "
+                "is corrupt or the file's tags disagree with it"
             )
         width = spec.shape[-2] if self.samples > 1 else spec.shape[-1]
         rows = int(np.prod(spec.shape)) // (width * self.samples)

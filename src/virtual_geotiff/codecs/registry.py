@@ -176,7 +176,8 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
                 "(libtiff does not define it either); rewrite with `gdal_translate -co PREDICTOR=1`"
             )
         array_to_bytes = {"name": "virtual_geotiff.bitunpack",
-                          "configuration": {"bits": ifd.bits_per_sample, "samples": layout.interleaved_samples}}
+                          "configuration": {"bits": ifd.bits_per_sample, "samples": layout.interleaved_samples,
+                                            "min_rows": _shortest_chunk_rows(layout)}}
 
     predictor = ifd.predictor
     if packed:
@@ -201,11 +202,21 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     if layout.interleaved_samples > 1:
         array_to_array.append({"name": "transpose", "configuration": {"order": [1, 2, 0]}})
     # bitunpack pads a short strip itself: the padding must happen after unpacking.
-    bytes_to_bytes = [{"name": "virtual_geotiff.pad"}] if layout.short_last_chunk and not packed else []
+    bytes_to_bytes = []
+    if layout.short_last_chunk and not packed:
+        row_bytes = layout.chunks[-1] * layout.interleaved_samples * dtype.itemsize
+        bytes_to_bytes.append({"name": "virtual_geotiff.pad",
+                               "configuration": {"min_bytes": _shortest_chunk_rows(layout) * row_bytes}})
     bytes_to_bytes += list(reversed(decompress))
     if ifd.fill_order == FILL_ORDER_LSB_FIRST:
         bytes_to_bytes.append({"name": "virtual_geotiff.bitorder"})  # decoded first: before decompression
     return CodecPlan(dtype=dtype, codecs=(*array_to_array, array_to_bytes, *bytes_to_bytes))
+
+
+def _shortest_chunk_rows(layout: ChunkLayout) -> int:
+    """Rows of the shortest chunk: the last strip's when it is short, else a full chunk's."""
+    rows = layout.chunks[-2]
+    return layout.shape[-2] - (layout.grid_shape[-2] - 1) * rows if layout.short_last_chunk else rows
 
 
 def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:

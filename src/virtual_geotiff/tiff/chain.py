@@ -56,6 +56,9 @@ class IfdChain:
     #: Every byte range a TIFF parser interprets: the file header, each IFD's entry table and the
     #: out-of-line tag values, sorted. ``CachedRangeReader`` serves async-tiff's readahead from these.
     regions: tuple[tuple[int, int], ...] = ()
+    #: Entries stored in each IFD's table: more than ``len(entries[i])`` when a tag appears twice (the first
+    #: wins, as in libtiff and tifffile; ``tiff.repair`` shows async-tiff a copy without the duplicates).
+    entry_counts: tuple[int, ...] = ()
 
 
 async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
@@ -87,6 +90,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
     offsets: list[int] = []
     entries: list[dict[int, RawEntry]] = []
     regions: list[tuple[int, int]] = [(0, 16 if bigtiff else 8)]
+    counts: list[int] = []
     seen: set[int] = set()
     offset, cut_at = first, None
     while offset:
@@ -94,7 +98,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
             cut_at = len(offsets) - 1
             # Make async-tiff see the same finite chain: overlay a zero next-pointer.
             last = offsets[-1]
-            n = len(entries[-1])
+            n = counts[-1]
             reader.patch(last + count_size + n * entry_size, b"\0" * ptr_size)
             warnings.warn(
                 f"{reader.url}: the IFD chain loops back to offset {offset} after IFD {cut_at}; "
@@ -131,11 +135,13 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
         regions.append((offset, offset + count_size + n * entry_size + ptr_size))
         offsets.append(offset)
         entries.append(tags)
+        counts.append(n)
         nxt = table[n * entry_size : n * entry_size + ptr_size]
         offset = struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0
     if not offsets:
         raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0)")
-    return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at, tuple(sorted(regions)))
+    return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at, tuple(sorted(regions)),
+                    tuple(counts))
 
 
 def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index: int,

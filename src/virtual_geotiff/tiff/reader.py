@@ -230,6 +230,19 @@ def _inline(entries: dict[int, RawEntry], tag: int, byteorder: str) -> tuple[int
     return None if entry is None else entry.inline_values(byteorder)
 
 
+def _stored(entries: dict[int, RawEntry], tag: int, byteorder: str, parsed: Any, default: int) -> int:
+    """The stored value of a one-value enumerated tag, else async-tiff's parse of it, else the default.
+
+    async-tiff maps values it does not know to None or to a default (Predictor=12 -> None,
+    PlanarConfiguration=65 -> 1): taken from it, a corrupt tag would silently change how pixels decode
+    instead of being refused by the layout/codec planning.
+    """
+    raw = _inline(entries, tag, byteorder)
+    if raw:
+        return int(raw[0])
+    return int(parsed or default)
+
+
 def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
     entries = chain.entries[index]
     bo = chain.byteorder
@@ -239,9 +252,10 @@ def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
     bits = _uniform(_get(ifd, "bits_per_sample", url, index) or [1], "BitsPerSample", url, index)
     formats = _get(ifd, "sample_format", url, index) or [SampleFormat.UINT]
     sample_format = _uniform(formats, "SampleFormat", url, index)
-    compression = int(_get(ifd, "compression", url, index) or Compression.NONE)
-    predictor = int(_get(ifd, "predictor", url, index) or Predictor.NONE)
-    planar = int(_get(ifd, "planar_configuration", url, index) or PlanarConfig.CONTIG)
+    compression = _stored(entries, Tag.COMPRESSION, bo, _get(ifd, "compression", url, index), Compression.NONE)
+    predictor = _stored(entries, Tag.PREDICTOR, bo, _get(ifd, "predictor", url, index), Predictor.NONE)
+    planar = _stored(entries, Tag.PLANAR_CONFIGURATION, bo, _get(ifd, "planar_configuration", url, index),
+                     PlanarConfig.CONTIG)
     photometric_raw = _inline(entries, 262, bo)
     photometric = int(photometric_raw[0]) if photometric_raw else -1
     tile_width = _get(ifd, "tile_width", url, index)

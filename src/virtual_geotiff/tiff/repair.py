@@ -3,7 +3,8 @@
 async-tiff 0.7.2 aborts the whole file (a Rust panic) on IFDs that TIFF 6 allows or that libtiff and
 tifffile read without complaint: no SamplesPerPixel or BitsPerSample tag (both default to 1), no
 PhotometricInterpretation or one it does not know (LogL, LogLuv, ...), an entry of an unknown field
-type, or an informational tag it cannot parse (e.g. a Make string that is not UTF-8).
+type, or an informational tag it cannot parse (e.g. a Make string that is not UTF-8). IFDs holding a tag
+twice get a copy too: async-tiff keeps the last entry, libtiff and tifffile (and this library) the first.
 
 The chain walk (``tiff.chain``) already holds every IFD's raw entry table. For each IFD that needs it,
 this module writes a repaired entry table into a *synthetic* byte region that ``CachedRangeReader``
@@ -80,6 +81,9 @@ async def present_repaired_ifds(reader: CachedRangeReader, chain: IfdChain, *, d
     bo, big = chain.byteorder, chain.bigtiff
     repairs = {i: fixed for i, entries in enumerate(chain.entries)
                if (fixed := repaired_entries(entries, bo, big, drop_informational=drop_informational)) is not None}
+    for i, entries in enumerate(chain.entries):  # a tag stored twice: async-tiff would take the last one
+        if i not in repairs and chain.entry_counts and chain.entry_counts[i] != len(entries):
+            repairs[i] = dict(entries)
     if not repairs:
         return 0
     # async-tiff reads the header as one buffer growing from offset 0, so the copies go right after the

@@ -216,9 +216,10 @@ class CachedRangeReader:
 
 
 def _is_range_past_end(exc: Exception) -> bool:
-    """Local stores say 'Requested range was invalid', HTTP/S3 answer 416 for a range past the end."""
+    """Local stores say 'Requested range was invalid', memory stores 'Invalid range ... StartTooLarge',
+    HTTP/S3 answer 416 for a range past the end."""
     text = str(exc).lower()
-    return "range was invalid" in text or "416" in text or "range not satisfiable" in text
+    return any(word in text for word in ("range was invalid", "416", "range not satisfiable", "starttoolarge"))
 
 
 def _is_transient(exc: Exception) -> bool:

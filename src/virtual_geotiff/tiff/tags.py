@@ -86,8 +86,11 @@ class Tag(IntEnum):
     """Tag numbers read from ``other_tags`` (those async-tiff does not expose as properties)."""
 
     NEW_SUBFILE_TYPE = 254
+    COMPRESSION = 259
     FILL_ORDER = 266
     ORIENTATION = 274
+    PLANAR_CONFIGURATION = 284
+    PREDICTOR = 317
     SUB_IFDS = 330
     YCBCR_SUBSAMPLING = 530
     LERC_PARAMETERS = 50674
