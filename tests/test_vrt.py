@@ -22,11 +22,19 @@ import xarray as xr
 from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
+from virtualizarr.manifests import ChunkManifest, ManifestArray
 
+from cube_helpers import BLOCK, read_cube, write_tile
+from cube_helpers import RES as CUBE_RES
+from cube_helpers import X0 as CUBE_X0
+from cube_helpers import Y0 as CUBE_Y0
+from cube_helpers import write_grid as write_cube_grid
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError
+from virtual_geotiff.cube import open_virtual_cube
 from virtual_geotiff.errors import UnsafeUrlError, UnsupportedVrtError, VrtFormatError
 from virtual_geotiff.vrt import VirtualVRT
 from virtual_geotiff.vrt.paths import gdal_filename, source_url
+from virtual_geotiff.vrt.writer import write_vrts
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -385,3 +393,101 @@ def test_hostile_documents_are_refused(tmp_path: Path) -> None:
     junk.write_text("<VRTDataset rasterXSize='1'")
     with pytest.raises(VrtFormatError, match="not well-formed"):
         open_vrt(junk)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def _write_and_compare(ds, tmp_path: Path, name: str = "data", **kwargs) -> dict:
+    """Write VRTs from the virtual dataset; each opens in rasterio with the cube's CRS, transform and pixels,
+    and reads back through VirtualVRT to the same pixels."""
+
+    written = write_vrts(ds, tmp_path / "vrt", registry(), variable=name, **kwargs)
+    got = read_cube(ds, name)
+    crs = CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
+    gt = [float(v) for v in ds["spatial_ref"].attrs["GeoTransform"].split()]
+    lead = [d for d in ds[name].dims[:-2] if d != "band"]
+    for i, path in enumerate(written.values()):
+        want = got[i] if lead else got
+        with rasterio.open(path) as src:
+            assert src.crs == crs
+            assert src.transform == rasterio.Affine.from_gdal(*gt)
+            pixels = src.read()
+        np.testing.assert_array_equal(pixels, want if want.ndim == 3 else want[None], strict=True)
+        back = open_vrt(path, mask_and_scale=False)["0"].values
+        np.testing.assert_array_equal(back if back.ndim == 3 else back[None], pixels)
+    return written
+
+
+def test_vrt_per_time_step_of_a_stitched_cube(tmp_path: Path) -> None:
+    paths = write_cube_grid(tmp_path / "src", 2, 3, ("20240101", "20240201"), nodata=0)
+    cube = open_virtual_cube(paths, registry(), stack_values=r"scene_(\d{8})_", stack_format="%Y%m%d")
+    written = _write_and_compare(cube.dataset, tmp_path)
+    assert [p.name for p in written.values()] == ["data_2024-01-01.vrt", "data_2024-02-01.vrt"]
+    with rasterio.open(next(iter(written.values()))) as src:
+        assert src.nodata == 0
+        assert len(src.files) == 1 + 6  # the VRT and its six tiles, by absolute path
+
+
+def test_vrt_of_a_cropped_cube_uses_source_windows(tmp_path: Path) -> None:
+    paths = write_cube_grid(tmp_path / "src", 2, 3)
+    bbox = (CUBE_X0 + 70 * CUBE_RES, CUBE_Y0 - 75 * CUBE_RES, CUBE_X0 + 100 * CUBE_RES, CUBE_Y0 - 10 * CUBE_RES)
+    cube = open_virtual_cube(paths, registry(), bbox=bbox)
+    written = _write_and_compare(cube.dataset, tmp_path)
+    text = next(iter(written.values())).read_text()
+    # the window is x 64..128 (all of file column 1), y 0..96 (file row 0 whole, the top half of row 1)
+    assert f'<SrcRect xOff="0" yOff="0" xSize="64" ySize="{BLOCK}" />' in text
+
+
+@pytest.mark.parametrize("layout", ["pixel", "band-selection", "band-files"])
+def test_vrt_bands_of_a_cube(tmp_path: Path, layout: str) -> None:
+    if layout == "pixel":
+        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="pixel"), registry())
+    elif layout == "band-selection":
+        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="band"), registry(),
+                                 bands=[3, 1])
+    else:
+        paths = []
+        for i, band in enumerate(("B08", "B02", "B04")):
+            paths.append(tmp_path / f"T33_{band}.tif")
+            write_tile(paths[-1], 0, 0, step=i)
+        cube = open_virtual_cube(paths, registry(), stack_dim="band", stack_values=r"_(B\d\d)\.tif$")
+    assert cube.dataset["data"].dims == ("band", "y", "x")
+    written = _write_and_compare(cube.dataset, tmp_path)
+    assert len(written) == 1
+    if layout == "band-selection":
+        text = next(iter(written.values())).read_text()
+        assert "<SourceBand>3</SourceBand>" in text and "<SourceBand>1</SourceBand>" in text
+
+
+def test_vrt_of_an_overview_level_points_at_that_ifd(tmp_path: Path) -> None:
+    paths = write_cube_grid(tmp_path / "src", 1, 1, size=(256, 192))
+    with rasterio.Env(GDAL_TIFF_OVR_BLOCKSIZE=64), rasterio.open(paths[0], "r+") as dst:
+        dst.build_overviews([2], rasterio.enums.Resampling.nearest)
+    cube = open_virtual_cube(paths, registry(), overview_level=0)
+    written = _write_and_compare(cube.dataset, tmp_path)
+    assert "GTIFF_DIR:2:" in next(iter(written.values())).read_text()
+
+
+def test_vrt_of_a_single_virtual_tiff(tmp_path: Path) -> None:
+    import virtualizarr
+
+    from virtual_geotiff import VirtualTIFF
+
+    tiles, _ = write_grid(tmp_path, rows=1, cols=1, tile_px=96, last_width=70, last_height=50, bands=2)
+    url = f"file://{tiles[0]['path']}"
+    vds = virtualizarr.open_virtual_dataset(url, registry=registry(), parser=VirtualTIFF(ifd=0))
+    _write_and_compare(vds, tmp_path, name="0")
+
+
+def test_vrt_writer_refuses_references_that_are_not_the_files_tiles(tmp_path: Path) -> None:
+    ds = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2), registry()).dataset
+    arr = ds["data"].data
+    m = arr.manifest
+    paths = m._paths.copy()
+    paths[0, 0], paths[0, 2] = paths[0, 2], paths[0, 0]  # swap one tile of each file: not one grid per file
+    swapped = ManifestArray(metadata=arr.metadata, chunkmanifest=ChunkManifest.from_arrays(
+        paths=paths, offsets=m._offsets, lengths=m._lengths, validate_paths=False))
+    bad = ds.assign(data=ds["data"].copy(data=swapped))
+    with pytest.raises(UnsupportedVrtError):
+        write_vrts(bad, tmp_path / "bad", registry())

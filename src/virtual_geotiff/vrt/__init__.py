@@ -7,5 +7,6 @@ names to URLs, ``reader`` places the sources, ``writer`` goes the other way.
 
 from .model import VrtDataset, parse_vrt
 from .reader import VirtualVRT
+from .writer import vrt_xml, write_vrts
 
-__all__ = ["VirtualVRT", "VrtDataset", "parse_vrt"]
+__all__ = ["VirtualVRT", "VrtDataset", "parse_vrt", "vrt_xml", "write_vrts"]

@@ -13,6 +13,7 @@ Pure functions over bytes: no I/O here.
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -53,6 +54,8 @@ _COMPUTED = {
     "SrcMin": "scaling range", "SrcMax": "scaling range", "DstMin": "scaling range", "DstMax": "scaling range",
     "UseMaskBand": "compositing through the source's mask band",
 }
+#: ``GTIFF_DIR:n:path``: GDAL's name for the n-th (1-based) directory of a TIFF.
+_GTIFF_DIR = re.compile(r"^GTIFF_DIR:(\d+):(.+)$")
 _SOURCE_CHILDREN = {"SourceFilename", "SourceBand", "SourceProperties", "SrcRect", "DstRect", "OpenOptions"}
 _COMPLEX_CHILDREN = _SOURCE_CHILDREN | {"NODATA", "ScaleOffset", "ScaleRatio", "UseMaskBand"}
 
@@ -77,6 +80,7 @@ class VrtSource:
     band: int  # 1-based SourceBand
     src: Window | None  # None: the whole source
     dst: Window | None  # None: the source's own size at (0, 0)
+    ifd: int = 0  # 0-based IFD of the main chain (GDAL's ``GTIFF_DIR:n:file`` opens IFD n - 1)
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,15 @@ def _parse_source(url: str, node: ET.Element, label: str, band_nodata: str | Non
         raise _unsupported(url, label, "resampling",
                            f"SrcRect {src.x_size} x {src.y_size} scaled to DstRect {dst.x_size} x {dst.y_size}")
     relative = (fname.get("relativeToVRT") or "0").strip() in ("1", "true")
-    return VrtSource(label=label, filename=filename, relative=relative, band=band, src=src, dst=dst)
+    ifd = 0
+    match = _GTIFF_DIR.match(filename)
+    if match:
+        ifd, filename = int(match.group(1)) - 1, match.group(2)
+        if ifd < 0:
+            raise VrtFormatError(f"{label} of {url}: GTIFF_DIR numbers directories from 1")
+    elif re.match(r"^[A-Z][A-Z0-9_]+:", filename) and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", filename):
+        raise _unsupported(url, f"{label}/SourceFilename", "a GDAL driver-prefixed dataset name", filename)
+    return VrtSource(label=label, filename=filename, relative=relative, band=band, src=src, dst=dst, ifd=ifd)
 
 
 def _parse_band(url: str, node: ET.Element, index: int) -> VrtBand:

@@ -44,6 +44,7 @@ from ..errors import (
     InvalidArgumentError,
     LimitExceededError,
     UnsupportedVrtError,
+    VrtFormatError,
 )
 from ..geo import IfdGeoref
 from ..geo.attrs import GdalMetadata, parse_nodata
@@ -66,6 +67,8 @@ from .model import VrtBand, VrtDataset, VrtSource, Window, parse_vrt
 from .paths import source_url
 
 BandLayout = Literal["stack", "separate"]
+#: A source dataset: file URL and 0-based IFD (``GTIFF_DIR:n:``).
+SourceKey = tuple[str, int]
 _BAND_LAYOUTS = ("stack", "separate")
 
 #: Source georeferencing is never used (the VRT's SRS/GeoTransform describe the grid), so sources are
@@ -234,8 +237,8 @@ def _check_dtype(source: VrtSource, src_array: SourceArray, band: VrtBand, vrt: 
             f"{band.dtype}); rebuild the VRT with the sources' data type")
 
 
-def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[str, SourceArray],
-               urls: dict[str, str]) -> ManifestArray:
+def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
+               urls: dict[str, SourceKey]) -> ManifestArray:
     """One VRT band of single-band or band-separate sources as a ``(y, x)`` array."""
     fill = _band_fill(band, vrt)
     placements = []
@@ -259,7 +262,8 @@ def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[str, SourceArray],
     return _stitched(placements, (vrt.height, vrt.width), vrt, f"VRTRasterBand {band.number}")
 
 
-def interleaved_array(vrt: VrtDataset, sources: dict[str, SourceArray], urls: dict[str, str]) -> ManifestArray:
+def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
+                      urls: dict[str, SourceKey]) -> ManifestArray:
     """All bands of pixel-interleaved sources as one ``(band, y, x)`` array: band ``k`` must read band ``k``
     of the same files at the same places as band 1."""
     first = vrt.bands[0]
@@ -357,13 +361,18 @@ def _with_attributes(arr: ManifestArray, bands: tuple[VrtBand, ...], vrt: VrtDat
     return ManifestArray(metadata=arr.metadata.update_attributes(attrs), chunkmanifest=arr.manifest)
 
 
-def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[str, str], bands: BandLayout,
+def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[str, SourceKey], bands: BandLayout,
                     limits: Limits, memory: InMemoryObjects | None = None) -> ManifestGroup:
     """The store's root group for a parsed VRT whose source headers are read."""
-    sources: dict[str, SourceArray] = {}
-    for url, header in headers.items():
-        array, plan = build_ifd_array(header.ifds[0], header, limits, georef=_NO_GEOREF)
-        sources[url] = SourceArray(url=url, array=array, custom_codecs=tuple(plan.custom_codecs))
+    sources: dict[SourceKey, SourceArray] = {}
+    for url, ifd_index in dict.fromkeys(urls.values()):
+        header = headers[url]
+        ifd = next((i for i in header.ifds if i.index == ifd_index), None)
+        if ifd is None:
+            raise VrtFormatError(f"{vrt.url} reads GTIFF_DIR:{ifd_index + 1} of {url}, which has "
+                                 f"{len(header.ifds)} directories")
+        array, plan = build_ifd_array(ifd, header, limits, georef=_NO_GEOREF)
+        sources[url, ifd_index] = SourceArray(url=url, array=array, custom_codecs=tuple(plan.custom_codecs))
     georef = vrt_georeference(vrt)
     interleaved = any(s.interleaved for s in sources.values())
     arrays: dict[str, ManifestArray] = {}
@@ -389,18 +398,19 @@ def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[
 
 
 async def read_vrt(url: str, registry: ObjectStoreRegistry, limits: Limits,
-                   concurrency: int) -> tuple[VrtDataset, dict[str, str], dict[str, TiffHeader]]:
+                   concurrency: int) -> tuple[VrtDataset, dict[str, SourceKey], dict[str, TiffHeader]]:
     """Parse the VRT at ``url``, resolve its sources (only inside the prefix the registry serves the VRT from)
     and read their headers.
 
-    Returns the dataset, the source URL of each source element (by label) and the headers by URL.
+    Returns the dataset, the ``(URL, IFD)`` of each source element (by label) and the headers by URL.
     """
     vrt = parse_vrt(await read_document(url, registry, limits), url)
-    urls: dict[str, str] = {}
+    urls: dict[str, SourceKey] = {}
     for band in vrt.bands:
         for source in band.sources:
-            urls[source.label] = source_url(url, source.filename, source.relative, registry, source.label)
-    unique = list(dict.fromkeys(urls.values()))
+            urls[source.label] = (source_url(url, source.filename, source.relative, registry, source.label),
+                                  source.ifd)
+    unique = list(dict.fromkeys(u for u, _ in urls.values()))
     headers = await read_source_headers(unique, registry, limits, concurrency)
     return vrt, urls, headers
 
