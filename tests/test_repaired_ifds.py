@@ -110,6 +110,8 @@ def test_photometric_async_tiff_does_not_know(tmp_path, registry, value):
     store = VirtualTIFF()(url=f"file://{path}", registry=registry)
     array = zarr.open_group(store, mode="r", zarr_format=3)["0"]
     np.testing.assert_array_equal(array[...], GREY)  # stored samples, as tifffile reads them
+    assert array.attrs["photometric"] == (Photometric(value).name.lower() if value in Photometric._value2member_map_
+                                          else str(value))
 
 
 def test_entry_of_unknown_field_type(tmp_path, registry):

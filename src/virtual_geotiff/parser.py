@@ -43,6 +43,7 @@ from zarr.core.metadata.v3 import ArrayV3Metadata
 from . import __version__
 from ._sync import run_sync
 from .codecs.registry import PORTABLE_CODECS, CodecPlan, plan_codecs, sample_dtype
+from .colour import colour_attributes
 from .errors import InvalidArgumentError, TiffFormatError, where
 from .geo import IfdGeoref, georeference, inherits_georeferencing, rescaled
 from .geo.attrs import (
@@ -120,9 +121,10 @@ def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: Ifd
     dtype = np.dtype(dtype)
     meta = parse_gdal_metadata(ifd.geo.gdal_metadata, where=loc)
     nodata = parse_nodata(ifd.geo.gdal_nodata, dtype, where=loc)
-    return nodata, raster_attributes(meta, nodata, dtype, shape, georef, grid_mapping=grid_mapping,
-                                     has_crs_keys=bool(ifd.geo.geo_keys),
-                                     georeferenced=ifd.geo.is_georeferenced)
+    attrs = raster_attributes(meta, nodata, dtype, shape, georef, grid_mapping=grid_mapping,
+                              has_crs_keys=bool(ifd.geo.geo_keys), georeferenced=ifd.geo.is_georeferenced)
+    attrs.update(colour_attributes(ifd))
+    return nodata, attrs
 
 
 def raster_attributes(meta: GdalMetadata, nodata: Any, dtype: Any, shape: tuple[int, ...], georef: IfdGeoref, *,

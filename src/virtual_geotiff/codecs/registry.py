@@ -86,6 +86,12 @@ _HINTS = {
     Compression.CCITT_RLE: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
     Compression.CCITT_FAX3: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
     Compression.CCITT_FAX4: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
+    Compression.SGILOG: "LogLuv/LogL (SGILOG) samples need a colour-space decode with no byte-exact codec; convert "
+    "them with `gdal_translate -ot Float32 -co COMPRESS=DEFLATE in.tif out.tif`",
+    Compression.SGILOG24: "LogLuv/LogL (SGILOG24) samples need a colour-space decode with no byte-exact codec; "
+    "convert them with `gdal_translate -ot Float32 -co COMPRESS=DEFLATE in.tif out.tif`",
+    Compression.JBIG_BW: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE -co NBITS=1`",
+    Compression.JBIG_COLOR: "rewrite it with `gdal_translate -co COMPRESS=DEFLATE`",
 }
 
 
@@ -140,21 +146,23 @@ def is_packed(ifd: IfdInfo) -> bool:
 def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> CodecPlan:
     """Map the tags of ``ifd`` to a dtype and codec chain; refuse what cannot be decoded exactly."""
     loc = where(url, ifd.index)
+    compression = ifd.compression
+    if compression != Compression.NONE and compression not in _BYTE_CODECS and compression not in _IMAGE_CODECS:
+        # Named first: an unsupported compression is the root cause even when other tags are unusual too.
+        hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` "
+                          "(or ZSTD)")
+        raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
+                                   f"supported; {hint}")
     dtype = sample_dtype(ifd, url)
     _refuse_unsupported_layouts(ifd, loc)
 
-    compression = ifd.compression
     decompress: list[CodecJSON]  # in decode order
     if compression == Compression.NONE:
         decompress = []
     elif compression in _BYTE_CODECS:
         decompress = [_BYTE_CODECS[compression]]
-    elif compression in _IMAGE_CODECS:
-        decompress = _image_decoder(ifd, loc)
     else:
-        hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE` (or ZSTD)")
-        raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
-                                   f"supported; {hint}")
+        decompress = _image_decoder(ifd, loc)
 
     # Image decoders hand back native little-endian samples; stored bytes keep the file's byte order.
     endian = "little" if compression in _IMAGE_CODECS or byteorder == "<" else "big"

@@ -75,7 +75,7 @@ class IfdInfo:
     orientation: int = 1
     fill_order: int = 1
     ycbcr_subsampling: tuple[int, int] = (2, 2)
-    colormap: np.ndarray | None = None
+    colormap: np.ndarray | None = None  # uint16, shape (entries, 3): one (r, g, b) row per index
     geo: GeoTags = field(default_factory=GeoTags)
     tags_present: frozenset[int] = frozenset()
 
