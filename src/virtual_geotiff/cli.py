@@ -1,23 +1,43 @@
-"""The ``virtual-geotiff`` command: ``inspect`` shows how a TIFF maps to Zarr, for people and scripts.
+"""The ``virtual-geotiff`` command: inspect a TIFF, build a virtual cube from many, verify a published one.
 
-Exit codes: 0 success, 1 the file cannot be mapped (TIFF format or unsupported feature), 2 bad usage,
-3 the file cannot be read (missing, no store registered, network), 70 internal error (with --debug).
+- ``inspect URL``: IFDs, layout, codec chain and portability (``--json`` for scripts);
+- ``build URL... --to PATH``: many GeoTIFFs -> one virtual cube (``cube.open_virtual_cube``) written to an
+  Icechunk repository (``icechunk.publish``/``append``) or to kerchunk references (``.json``/``.parquet``),
+  with a progress bar and a summary table;
+- ``verify REPO``: which published source files changed since (``icechunk.verify``).
+
+The commands only map arguments onto those library functions and print their results.
+
+Exit codes: 0 success; 1 the files cannot be mapped or combined (TIFF format, unsupported feature, files
+not on one grid; nothing written); 2 bad usage; 3 a file or repository cannot be read (missing, no store,
+network); 4 ``verify`` found drifted sources; 5 ``build --on-error skip`` wrote a cube but skipped files;
+70 internal error (rerun with --debug).
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import InvalidArgumentError, TiffFormatError, UnsupportedTiffError, VirtualGeoTiffError
+from .errors import (
+    FailedSourcesError,
+    IncompatibleSourcesError,
+    InvalidArgumentError,
+    TiffFormatError,
+    UnsupportedTiffError,
+    VirtualGeoTiffError,
+)
 from .limits import Limits
 
-EXIT_OK, EXIT_UNMAPPABLE, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_OK, EXIT_UNMAPPABLE, EXIT_USAGE, EXIT_UNREADABLE, EXIT_DRIFT, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5, 70
 
 
 def _registry_for(url: str):
@@ -93,29 +113,365 @@ def _print_human(info: dict[str, Any]) -> None:
         print(f"    readable by zarrs / zarrita.js: {portable}; missing chunks: {d['missing_chunks']}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="virtual-geotiff", description=__doc__.splitlines()[0])
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def _store_for_prefix(prefix: str) -> Any:
+    import obstore
+
+    return obstore.store.LocalStore() if prefix == "file://" else obstore.store.from_url(prefix)
+
+
+def _prefix(url: str) -> str:
+    return "file://" if url.startswith("file://") else "/".join(url.split("/", 3)[:3])
+
+
+def registry_for(urls: list[str], wrap: Any = None) -> Any:
+    """One obstore store per scheme/bucket/host of ``urls`` (S3 settings from the usual AWS_* variables)."""
+    from obspec_utils.registry import ObjectStoreRegistry
+
+    stores = {}
+    for prefix in sorted({_prefix(u) for u in urls}):
+        store = _store_for_prefix(prefix)
+        stores[prefix] = wrap(store) if wrap else store
+    return ObjectStoreRegistry(stores)
+
+
+def _has_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def expand_inputs(items: list[str], from_file: str | None) -> list[str]:
+    """URLs and paths from the command line and ``--from-file`` (one per line, ``#`` comments, ``-`` for
+    stdin), with glob patterns expanded: local ones by the filesystem, remote ones by listing the store."""
+    items = list(items)
+    if from_file:
+        lines = sys.stdin.read().splitlines() if from_file == "-" else Path(from_file).read_text().splitlines()
+        items += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    urls: list[str] = []
+    for item in items:
+        if not _has_glob(item):
+            urls.append(_normalise(item))
+        elif "://" not in item or item.startswith("file://"):
+            pattern = item[len("file://"):] if item.startswith("file://") else item
+            matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
+            if not matches:
+                raise InvalidArgumentError(f"the pattern {item!r} matches no file; check the path (quote it so "
+                                           "the shell does not expand it first)")
+            urls += [_normalise(m) for m in matches if os.path.isfile(m)]
+        else:
+            urls += _list_remote(item)
+    return urls
+
+
+def _list_remote(pattern: str) -> list[str]:
+    import fnmatch
+
+    import obstore
+
+    prefix = _prefix(pattern)
+    key = pattern[len(prefix):].lstrip("/")
+    literal = key[: min(key.find(c) for c in "*?[" if c in key)]
+    listing_prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
+    store = _store_for_prefix(prefix)
+    found = []
+    for batch in obstore.list(store, prefix=listing_prefix or None):
+        found += [m["path"] for m in batch if fnmatch.fnmatchcase(m["path"], key)]
+    if not found:
+        raise InvalidArgumentError(f"the pattern {pattern!r} matches no object; check the bucket, prefix and your "
+                                   "credentials (AWS_* environment variables)")
+    return [f"{prefix}/{p}" for p in sorted(found)]
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected minx,miny,maxx,maxy (four numbers), got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _parse_bands(text: str) -> list[Any]:
+    return [int(v) if v.strip().lstrip("-").isdigit() else v.strip() for v in text.split(",") if v.strip()]
+
+
+def _output_kind(to: str) -> str:
+    lower = to.lower()
+    if lower.endswith(".json"):
+        return "kerchunk-json"
+    if lower.endswith((".parquet", ".parq")):
+        return "kerchunk-parquet"
+    if "://" in to and not to.startswith("file://"):
+        raise InvalidArgumentError(f"--to {to}: only local Icechunk repositories are supported by the CLI; "
+                                   "publish to object storage from Python with virtual_geotiff.icechunk.publish")
+    return "icechunk"
+
+
+def _local_path(path: str) -> Path:
+    return Path(path[len("file://"):] if path.startswith("file://") else path).expanduser().resolve()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ._progress import ByteCounter, CountingStore, ProgressBar, human_bytes, human_seconds, table
+    from .cube import open_virtual_cube
+
+    started = time.perf_counter()
+    kind = _output_kind(args.to)
+    dest = _local_path(args.to)
+    if kind == "icechunk" and dest.exists() and any(dest.iterdir()) and not args.append:
+        raise InvalidArgumentError(f"--to {dest} exists and is not empty; choose a new directory, or pass --append "
+                                   "to add to the Icechunk repository there")
+    if kind != "icechunk" and args.append:
+        raise InvalidArgumentError("--append works with Icechunk repositories only (a directory for --to)")
+    if kind != "icechunk" and dest.exists() and not args.overwrite:
+        raise InvalidArgumentError(f"--to {dest} exists; pass --overwrite to replace it")
+    urls = expand_inputs(args.urls, args.from_file)
+    if not urls:
+        raise InvalidArgumentError("no input files: give URLs, paths or glob patterns, or --from-file LIST")
+
+    counter = ByteCounter()
+    registry = registry_for(urls, wrap=lambda store: CountingStore(store, counter))
+    bar = None if args.no_progress else ProgressBar(len(urls), counter, label="reading headers:")
+    cube = open_virtual_cube(
+        urls, registry, stack_dim=args.stack_dim, stack_values=args.stack_pattern, stack_format=args.stack_format,
+        stitch=not args.no_stitch, bands=args.bands, overview_level=args.overview_level, bbox=args.bbox,
+        name=args.name, concurrency=args.concurrency, progress=bar, on_error=args.on_error,
+    )
+    built = time.perf_counter()
+    ds = cube.dataset
+    var = ds[args.name]
+    rows = [("files", f"{len(cube.sources)} used, {len(cube.failed)} skipped, {len(urls)} given"),
+            ("header reads", f"{counter.requests} requests, {human_bytes(counter.bytes)}"),
+            ("source data", human_bytes(sum(s.size or 0 for s in cube.sources.values())) + " referenced, 0 copied"),
+            ("variable", f"{args.name}{tuple(var.shape)} {var.dtype}, dims {var.dims}, chunks {var.data.chunks}"),
+            ("chunks", f"{int((var.data.manifest._paths != '').sum())} referenced")]
+    attrs = ds.attrs.get("virtual_geotiff", {})
+    rows.append(("codecs", "portable" if attrs.get("portable", True) else
+                 f"needs virtual-geotiff to read ({', '.join(attrs.get('custom_codecs', []))})"))
+
+    if kind == "icechunk":
+        rows += _write_icechunk(args, cube, dest, urls)
+    else:
+        rows += _write_kerchunk(args, cube, dest, kind)
+    rows.append(("time", f"build {human_seconds(built - started)} ({built - started:.2f} s), "
+                         f"write {time.perf_counter() - built:.2f} s"))
+    print(table(rows, title=f"virtual-geotiff build -> {dest}"))
+    if cube.failed:
+        print(f"\nskipped {len(cube.failed)} file(s):")
+        for url, reason in list(cube.failed.items())[:20]:
+            print(f"  {url}: {reason}")
+        if len(cube.failed) > 20:
+            print(f"  ... and {len(cube.failed) - 20} more")
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _icechunk() -> Any:
+    import icechunk as ic
+
+    if "ICECHUNK_LOG" not in os.environ:  # hide "LocalFileSystem is not safe for concurrent commits"
+        ic.set_logs_filter("error")
+    return ic
+
+
+def _write_icechunk(args: argparse.Namespace, cube: Any, dest: Path, urls: list[str]) -> list[tuple[str, str]]:
+    from . import icechunk as vic
+
+    ic = _icechunk()
+
+    plain = registry_for(urls)  # the real stores: publish reads their S3/HTTP settings for the containers
+    storage = ic.local_filesystem_storage(str(dest))
+    if args.append:
+        repo = vic.open_repository(storage, registry=plain)
+        result = vic.append(cube.dataset, repo, dim=args.stack_dim or "time", sources=cube.sources, registry=plain,
+                            branch=args.branch, message=args.message, skipped=cube.failed, allow_skipped=True)
+    else:
+        repo = vic.create_repository(storage, cube.sources, registry=plain)
+        result = vic.publish(cube.dataset, repo, sources=cube.sources, registry=plain, branch=args.branch,
+                             message=args.message, skipped=cube.failed, allow_skipped=True)
+    return [("output", f"Icechunk repository {dest} (branch {args.branch})"),
+            ("references", f"{result.total_references} virtual references written"),
+            ("snapshot", str(result.snapshot_id)),
+            ("commit", result.message.splitlines()[0])]
+
+
+def _write_kerchunk(args: argparse.Namespace, cube: Any, dest: Path, kind: str) -> list[tuple[str, str]]:
+    attrs = cube.dataset.attrs.get("virtual_geotiff", {})
+    if attrs.get("custom_codecs"):
+        raise UnsupportedTiffError(
+            f"kerchunk references (Zarr v2) cannot carry the codecs these files need "
+            f"({', '.join(attrs['custom_codecs'])}); write an Icechunk repository instead (--to a directory), "
+            "or rewrite the files without them, e.g. gdal_translate -of COG -co COMPRESS=DEFLATE -co PREDICTOR=NO"
+        )
+    fmt = "json" if kind == "kerchunk-json" else "parquet"
+    if fmt == "parquet":
+        try:
+            import kerchunk  # noqa: F401
+        except ImportError:
+            raise InvalidArgumentError("writing kerchunk parquet references needs the kerchunk package: "
+                                       "pip install kerchunk (or write .json)") from None
+    if dest.exists():
+        import shutil
+
+        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        cube.dataset.vz.to_kerchunk(str(dest), format=fmt)
+    except Exception as exc:
+        raise UnsupportedTiffError(
+            f"VirtualiZarr could not write kerchunk references ({type(exc).__name__}: {exc}); Zarr v2 lacks "
+            "some Zarr v3 codecs (transpose for pixel-interleaved bands): write an Icechunk repository instead "
+            "(--to a directory)"
+        ) from exc
+    return [("output", f"kerchunk {fmt} references {dest}")]
+
+
+# ---------------------------------------------------------------------------------------------- verify
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from . import icechunk as vic
+
+    ic = _icechunk()
+
+    path = _local_path(args.repo)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no Icechunk repository at {path}")
+    storage = ic.local_filesystem_storage(str(path))
+    config = ic.Repository.fetch_config(storage)
+    prefixes = list((config.virtual_chunk_containers or {}).keys()) if config is not None else []
+    registry = registry_for(prefixes)
+    repo = vic.open_repository(storage, registry=registry)
+    report = vic.verify(repo, registry=registry, branch=args.branch, snapshot_id=args.snapshot,
+                        concurrency=args.concurrency)
+    if args.json:
+        json.dump({"repository": str(path), "checked": report.checked, "ok": report.ok,
+                   "seconds": round(report.seconds, 3),
+                   "drifted": [{"url": d.url, "reason": d.reason} for d in report.drifted]}, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"{path}: {report}")
+        if not report.ok:
+            print("reads of chunks in these files now fail in Icechunk; rebuild the cube from the current files "
+                  "(virtual-geotiff build ... --to NEW_DIR) or restore the originals")
+    return EXIT_OK if report.ok else EXIT_DRIFT
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virtual-geotiff", description=__doc__.splitlines()[0],
+        epilog="exit codes: 0 ok, 1 cannot map/combine the files, 2 usage, 3 cannot read, 4 drift found (verify), "
+               "5 built with skipped files, 70 internal error",
+    )
     parser.add_argument("--version", action="version", version=f"virtual-geotiff {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
+
     inspect = sub.add_parser("inspect", help="show IFDs, layout and the Zarr codec chain of a TIFF")
     inspect.add_argument("url", help="a local path or a file:// / s3:// / https:// URL")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
-    args = parser.parse_args(argv)
-    try:
-        info = describe(args.url)
-    except (TiffFormatError, UnsupportedTiffError) as exc:
-        return _fail(args, exc, EXIT_UNMAPPABLE, "check the file with `gdalinfo` or `tifffile`")
-    except (FileNotFoundError, InvalidArgumentError, OSError) as exc:
-        return _fail(args, exc, EXIT_UNREADABLE, "check the path or URL and your credentials")
-    except Exception as exc:  # pragma: no cover - reported, not hidden
-        return _fail(args, exc, EXIT_INTERNAL, "rerun with --debug and report the traceback")
+
+    build = sub.add_parser("build", help="build one virtual cube from many GeoTIFFs on one grid",
+                           description="Build one virtual cube from many GeoTIFFs on one grid and write it to an "
+                                       "Icechunk repository (a directory) or kerchunk references (.json/.parquet).")
+    build.add_argument("urls", nargs="*", metavar="URL", help="paths, URLs or quoted glob patterns ('data/*.tif', "
+                                                             "'s3://bucket/scenes/*.tif')")
+    build.add_argument("--to", required=True, metavar="PATH",
+                       help="output: a new directory (Icechunk repository), or FILE.json / FILE.parquet (kerchunk)")
+    build.add_argument("--from-file", metavar="LIST", help="read more URLs from LIST, one per line ('-': stdin)")
+    build.add_argument("--stack-dim", metavar="DIM", help="stack files along a new dimension DIM (default 'time' "
+                                                          "when --stack-pattern is given)")
+    build.add_argument("--stack-pattern", metavar="REGEX",
+                       help="stack coordinate from each file name: a regex; group 'value' or group 1 is used")
+    build.add_argument("--stack-format", metavar="FMT", help="parse the stack values with strptime, e.g. %%Y%%m%%d")
+    build.add_argument("--no-stitch", action="store_true",
+                       help="one file per stack position, all on the same footprint (no mosaicking)")
+    build.add_argument("--bands", type=_parse_bands, metavar="LIST", help="bands to keep: 1,3 (1-based) or, with "
+                                                                          "--stack-dim band, the names")
+    build.add_argument("--bbox", type=_parse_bbox, metavar="MINX,MINY,MAXX,MAXY",
+                       help="keep this box (CRS units), widened to whole chunks")
+    build.add_argument("--overview-level", type=int, metavar="K", help="use overview K (0 = first overview, as "
+                                                                       "rasterio's overview_level)")
+    build.add_argument("--name", default="data", help="name of the data variable (default: data)")
+    build.add_argument("--concurrency", type=int, default=128, help="header reads in flight (default 128)")
+    build.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                       help="raise: stop and list unreadable files (default); skip: build from the others, exit 5")
+    build.add_argument("--append", action="store_true", help="append along the stack dimension to the existing "
+                                                             "Icechunk repository at --to")
+    build.add_argument("--branch", default="main", help="Icechunk branch (default main)")
+    build.add_argument("--message", help="Icechunk commit message (default: a summary of what was added)")
+    build.add_argument("--overwrite", action="store_true", help="replace an existing kerchunk output file")
+    build.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+
+    verify = sub.add_parser("verify", help="check that the source files of a published cube are unchanged",
+                            description="HEAD every source file of an Icechunk repository written by build and "
+                                        "report those changed since (exit code 4 when any did).")
+    verify.add_argument("repo", metavar="REPO", help="the Icechunk repository directory")
+    verify.add_argument("--branch", default="main", help="branch to check (default main)")
+    verify.add_argument("--snapshot", help="check this snapshot id instead of the branch tip")
+    verify.add_argument("--concurrency", type=int, default=64, help="HEAD requests in flight (default 64)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    info = describe(args.url)
     if args.json:
         json.dump(info, sys.stdout, indent=2)
         print()
     else:
         _print_human(info)
+    if info["ifds"] and all("error" in d for d in info["ifds"]):
+        return EXIT_UNMAPPABLE  # readable, but nothing in it can be virtualised
     return EXIT_OK
+
+
+_COMMANDS = {"inspect": cmd_inspect, "build": cmd_build, "verify": cmd_verify}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_warnings()
+    try:
+        return _COMMANDS[args.command](args)
+    except (FailedSourcesError, IncompatibleSourcesError) as exc:
+        return _fail(args, exc, EXIT_UNMAPPABLE, "nothing was written; fix or remove the files listed, or pass "
+                                                 "--on-error skip to build from the readable ones")
+    except (TiffFormatError, UnsupportedTiffError) as exc:
+        return _fail(args, exc, EXIT_UNMAPPABLE, "if GDAL opens the file (`gdalinfo FILE`), a rewrite usually "
+                                                 "fixes it: gdal_translate -of COG FILE fixed.tif")
+    except InvalidArgumentError as exc:
+        return _fail(args, exc, EXIT_USAGE if args.command == "build" else EXIT_UNREADABLE,
+                     "see `virtual-geotiff " + args.command + " --help`")
+    except (FileNotFoundError, OSError) as exc:
+        return _fail(args, exc, EXIT_UNREADABLE, "check the path or URL and your credentials")
+    except VirtualGeoTiffError as exc:
+        return _fail(args, exc, EXIT_UNMAPPABLE, "nothing was committed")
+    except KeyboardInterrupt:
+        print("interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # pragma: no cover - reported, not hidden
+        return _fail(args, exc, EXIT_INTERNAL, "rerun with --debug and report the traceback")
+
+
+def _quiet_warnings() -> None:
+    """Hide warnings that say nothing about the user's files (numcodecs codec names, consolidated metadata) and
+    print the others as one ``warning:`` line each, without the source line of the library that raised them."""
+    warnings.filterwarnings("ignore", message="Numcodecs codecs are not in the Zarr version 3 specification")
+    warnings.filterwarnings("ignore", message=".*Consolidated metadata.*")
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        print(f"warning: {message} ({category.__name__})", file=sys.stderr)
+
+    warnings.showwarning = show
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int, hint: str) -> int:
