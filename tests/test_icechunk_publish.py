@@ -227,7 +227,7 @@ def test_nothing_is_committed_when_anything_fails(tmp_path, archive):
     repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
     ds = cube(urls, DAYS[:2], reg)
 
-    with pytest.raises(InvalidArgumentError, match=r"missing from sources[\s\S]*scene_1.tif"):
+    with pytest.raises(InvalidArgumentError, match=r"no checksum to protect[\s\S]*scene_1.tif: no stamp"):
         vic.publish(ds, repo, sources={urls[0]: sources[urls[0]]})
     with pytest.raises(vic.PublishError, match=r"1 file\(s\) were skipped[\s\S]*broken.tif: truncated"):
         vic.publish(ds, repo, sources=sources, skipped={"file:///x/broken.tif": "truncated"})
@@ -276,3 +276,40 @@ def test_container_prefixes():
     assert vic.container_prefixes(["https://h:8080/d/1.tif", "https://h:8080/d/2.tif"]) == ["https://h:8080/d/"]
     with pytest.raises(InvalidArgumentError, match="must be loaded"):
         vic.container_prefixes(["memory://virtual-geotiff/abc/x"])
+
+
+def test_publish_a_built_cube_stitched_and_stacked_with_skipped_files(tmp_path):
+    """The cube builder's result goes straight in: its sources and failed files are used."""
+    from rasterio.transform import from_origin
+
+    from virtual_geotiff.cube import open_virtual_cube
+
+    data_dir = tmp_path / "tiles"
+    data_dir.mkdir()
+    expected = np.zeros((2, SIZE, 2 * SIZE), np.uint16)
+    for day in range(2):
+        for col in range(2):
+            data = np.random.default_rng(10 * day + col).integers(1, 9_000, (SIZE, SIZE), dtype=np.uint16)
+            expected[day, :, col * SIZE:(col + 1) * SIZE] = data
+            with rasterio.open(data_dir / f"2021010{day + 1}_c{col}.tif", "w", driver="GTiff", width=SIZE,
+                               height=SIZE, count=1, dtype="uint16", crs="EPSG:32633",
+                               transform=from_origin(500_000 + col * SIZE * 10, 4_000_000, 10, 10), tiled=True,
+                               blockxsize=TILE, blockysize=TILE, compress="DEFLATE") as dst:
+                dst.write(data, 1)
+    (data_dir / "20210103_c0.tif").write_bytes(b"II*\x00 not a tiff")
+    urls = sorted(str(p) for p in data_dir.iterdir())
+    reg = registry()
+    built = open_virtual_cube(urls, reg, stack_values=r"(\d{8})_", stack_format="%Y%m%d", on_error="skip")
+    assert len(built.failed) == 1 and len(built.sources) == 4
+
+    repo_dir = tmp_path / "repo"
+    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), built.sources)
+    with pytest.raises(vic.PublishError, match=r"skipped by the build[\s\S]*20210103_c0.tif"):
+        vic.publish(built, repo)
+    result = vic.publish(built, repo, allow_skipped=True)
+    assert result.files == 4 and "skipped 1 file(s)" in result.message
+    assert "time 2021-01-01..2021-01-02" in result.message
+    ds = read_back(repo_dir)
+    name = next(iter(ds.data_vars))
+    np.testing.assert_array_equal(ds[name].values, expected)
+    assert vic.verify(repo, registry=reg).checked == 4

@@ -24,10 +24,11 @@ checksums broadcast through run-length codes, no per-chunk dicts or path validat
 built by one ``map`` call per batch, while a worker thread hands the previous batch to Icechunk's Rust
 code (which releases the GIL). Icechunk's own tracing subscriber formats every span argument, including
 the array's whole ``zarr.json``, once per reference; that costs far more than everything else together.
-Two mitigations: arrays are created without attributes while references are set (the attributes follow
-in a final metadata write), and setting ``ICECHUNK_NO_LOGS=1`` before ``icechunk`` is first imported (an
-Icechunk setting) removes the per-reference formatting altogether, at the price of Icechunk's log output
-and error span traces. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
+Two mitigations: references are set while the array has placeholder metadata (shape, dtype and chunk
+grid only; codecs, dimension names and attributes follow in a final metadata write), and setting
+``ICECHUNK_NO_LOGS=1`` before ``icechunk`` is first imported (an Icechunk setting) removes the
+per-reference formatting altogether, at the price of Icechunk's log output and error span traces.
+``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
 """
 
 from __future__ import annotations
@@ -403,24 +404,24 @@ def _split_variables(dataset: xr.Dataset) -> tuple[dict[str, xr.Variable], dict[
 
 def _stamps_for(urls: Sequence[str], sources: Mapping[str, SourceStamp] | None, registry: Any,
                 concurrency: int) -> dict[str, SourceStamp]:
-    if sources is None:
-        if registry is None:
-            raise InvalidArgumentError("pass sources={url: SourceStamp} (from the build) or a registry so each "
-                                       "source can be HEADed for its ETag/last-modified")
-        heads = run_sync(_head_all(urls, registry, concurrency))
-        missing = {u: h for u, h in heads.items() if isinstance(h, BaseException)}
-        if missing:
-            raise PublishError(_list_files("source file(s) could not be read (HEAD failed)",
-                                           {u: repr(e) for u, e in missing.items()}))
-        return {u: h for u, h in heads.items() if isinstance(h, SourceStamp)}
-    stamps = {u: sources[u] for u in urls if u in sources}
-    absent = [u for u in urls if u not in stamps]
-    if absent:
-        raise InvalidArgumentError(_list_files("virtual references point at file(s) missing from sources (no "
-                                               "checksum to protect them)", dict.fromkeys(absent, "no stamp")))
-    unusable = {u: "no ETag and no last-modified" for u, s in stamps.items() if checksum(s) is None}
-    if unusable:
-        raise InvalidArgumentError(_list_files("source file(s) have no identity to check", unusable))
+    """A usable stamp per URL: from ``sources``; HEADed through ``registry`` when absent or without identity."""
+    stamps = {u: sources[u] for u in urls if u in sources} if sources is not None else {}
+    lacking = [u for u in urls if u not in stamps or checksum(stamps[u]) is None]
+    if lacking and registry is None:
+        reasons = {u: "no stamp" if u not in stamps else "no ETag and no last-modified" for u in lacking}
+        raise InvalidArgumentError(_list_files(
+            "source file(s) have no checksum to protect their references; pass their SourceStamps (the build "
+            "collects them) or registry= to HEAD them", reasons))
+    if lacking:
+        heads = run_sync(_head_all(lacking, registry, concurrency))
+        failed = {u: repr(h) for u, h in heads.items() if isinstance(h, BaseException)}
+        if failed:
+            raise PublishError(_list_files("source file(s) could not be HEADed; nothing was committed", failed))
+        unusable = {u: "the store gives no ETag and no last-modified" for u, h in heads.items()
+                    if checksum(h) is None}
+        if unusable:
+            raise PublishError(_list_files("source file(s) have no identity to check", unusable))
+        stamps.update(heads)
     return stamps
 
 
@@ -456,6 +457,16 @@ def _metadata(var: xr.Variable, *, attributes: bool, shape: tuple[int, ...] | No
         attrs = {k: encode_zarr_attr_value(v) for k, v in var.attrs.items()}
         attrs.update({k: encode_zarr_attr_value(var.encoding[k]) for k in _ENCODING_KEYS if k in var.encoding})
     meta["attributes"] = attrs
+    return ArrayV3Metadata.from_dict(meta)
+
+
+def _placeholder(metadata: ArrayV3Metadata) -> ArrayV3Metadata:
+    """The smallest metadata Icechunk accepts for setting references (shape, dtype, chunk grid): Icechunk's
+    tracing formats the array's zarr.json once per reference, so references are set under this and the
+    real metadata (codecs, dimension names, attributes) replaces it afterwards, in the same session."""
+    meta = metadata.to_dict()
+    endian = {"endian": "little"} if np.dtype(metadata.dtype.to_native_dtype()).itemsize > 1 else {}
+    meta.update(codecs=[{"name": "bytes", "configuration": endian}], attributes={}, dimension_names=None)
     return ArrayV3Metadata.from_dict(meta)
 
 
@@ -543,13 +554,16 @@ def publish(dataset: xr.Dataset, target: Any, *, sources: Mapping[str, SourceSta
     Parameters
     ----------
     dataset
-        An ``xarray.Dataset`` of VirtualiZarr ``ManifestArray`` variables plus loaded coordinates.
+        An ``xarray.Dataset`` of VirtualiZarr ``ManifestArray`` variables plus loaded coordinates, or the
+        cube builder's ``VirtualCube`` (its ``sources`` and ``failed`` are the defaults of ``sources`` and
+        ``skipped``).
     target
         An ``icechunk.Repository`` (a session on ``branch`` is opened and committed) or a writable
         ``icechunk.Session`` (written, not committed: the caller commits, e.g. with ``result.message``).
     sources
-        ``{url: SourceStamp}`` for every file the references point at (the builder collects them). With
-        ``None``, every source is HEADed through ``registry`` instead.
+        ``{url: SourceStamp}`` for every file the references point at (the builder collects them). Files
+        missing from it, or whose stamp has neither ETag nor last-modified, are HEADed through ``registry``
+        (an error without one).
     group
         Group path inside the repository (default: root). Must not hold the dataset's arrays already.
     skipped
@@ -588,8 +602,7 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
            registry: Any, branch: str, group: str | None, message: str | None, skipped: Mapping[str, str] | None,
            allow_skipped: bool, metadata: Mapping[str, Any] | None, dim: str, batch_size: int,
            concurrency: int) -> PublishResult:
-    if not isinstance(dataset, xr.Dataset):
-        raise InvalidArgumentError(f"expected an xarray.Dataset, got {type(dataset).__name__}")
+    dataset, sources, skipped = _unpack(dataset, sources, skipped)
     if batch_size < 1:
         raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
     skipped = dict(skipped or {})
@@ -629,6 +642,18 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
     return PublishResult(snapshot, text, meta, written, len(urls), elapsed, commit_seconds)
 
 
+def _unpack(dataset: Any, sources: Mapping[str, SourceStamp] | None, skipped: Mapping[str, str] | None,
+            ) -> tuple[xr.Dataset, Mapping[str, SourceStamp] | None, Mapping[str, str] | None]:
+    """Accept the cube builder's ``VirtualCube`` (dataset, sources, failed) as well as a bare Dataset."""
+    if isinstance(dataset, xr.Dataset):
+        return dataset, sources, skipped
+    inner = getattr(dataset, "dataset", None)
+    if isinstance(inner, xr.Dataset) and hasattr(dataset, "sources"):
+        return (inner, dataset.sources if sources is None else sources,
+                getattr(dataset, "failed", None) if skipped is None else skipped)
+    raise InvalidArgumentError(f"expected an xarray.Dataset or a VirtualCube, got {type(dataset).__name__}")
+
+
 def _repo_config(state: _Target) -> ic.RepositoryConfig:
     return state.repo.config
 
@@ -645,9 +670,9 @@ def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual:
                                    f"or publish to a new group/branch")
     loaded = xr.Dataset({n: v for n, v in loadable.items()}, attrs={})
     loaded.to_zarr(store, group=g or None, zarr_format=3, consolidated=False, mode="a")
-    # Create virtual arrays without attributes first: Icechunk formats the array metadata per reference.
-    for name, var in {**virtual, **empty}.items():
-        sync(_set_metadata(store, _array_path(g, name), _metadata(var, attributes=False)))
+    # Set references under placeholder metadata: Icechunk formats the array metadata once per reference.
+    for name, var in virtual.items():
+        sync(_set_metadata(store, _array_path(g, name), _placeholder(_metadata(var, attributes=False))))
     written = _write_refs(store, g, virtual, refs, stamps, {}, batch_size)
     for name, var in {**virtual, **empty}.items():
         sync(_set_metadata(store, _array_path(g, name), _metadata(var, attributes=True)))
@@ -717,7 +742,7 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         offsets[name] = tuple(existing.shape[axis] // chunk if i == axis else 0 for i in range(var.ndim))
         meta = _metadata(var, attributes=False, shape=tuple(shape))
         new_meta[name] = meta.update_attributes(dict(existing.attrs))
-        sync(_set_metadata(store, _array_path(g, name), meta))
+        sync(_set_metadata(store, _array_path(g, name), _placeholder(meta)))
     along = {n: v for n, v in loadable.items() if dim in v.dims}
     for name, var in loadable.items():
         if name not in along and _array_path(g, name) in root:
