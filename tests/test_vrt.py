@@ -491,3 +491,42 @@ def test_vrt_writer_refuses_references_that_are_not_the_files_tiles(tmp_path: Pa
     bad = ds.assign(data=ds["data"].copy(data=swapped))
     with pytest.raises(UnsupportedVrtError):
         write_vrts(bad, tmp_path / "bad", registry())
+
+
+# ------------------------------------------------------------------------------------------------ remote, round trip
+
+
+def test_vrt_over_http_resolves_sources_next_to_it(tmp_path: Path, http_server) -> None:
+    tiles, mosaic = write_grid(tmp_path, rows=2, cols=2)
+    vrt = build_vrt(tiles, tmp_path / "mosaic.vrt")  # relativeToVRT="1" names
+    reg = http_server.registry()
+    store = VirtualVRT()(url=http_server.url_for(vrt), registry=reg)
+    ds = xr.open_zarr(store, zarr_format=3, consolidated=False, mask_and_scale=False)
+    np.testing.assert_array_equal(ds["0"].values, mosaic[0])
+    assert_matches_rasterio(open_vrt(vrt, mask_and_scale=False), vrt)
+
+
+def test_s3_vrt_with_vsis3_sources(tmp_path: Path, s3_server) -> None:
+    bucket = s3_server.make_bucket()
+    tiles, mosaic = write_grid(tmp_path, rows=1, cols=2, last_height=64)
+    vrt = build_vrt(tiles, tmp_path / "mosaic.vrt")
+    _edit(vrt, 'relativeToVRT="1">tile_', f'relativeToVRT="0">/vsis3/{bucket}/m/tile_', count=2)
+    s3_server.upload_dir(bucket, tmp_path, prefix="m")
+    store = VirtualVRT()(url=f"s3://{bucket}/m/mosaic.vrt", registry=s3_server.registry(bucket))
+    ds = xr.open_zarr(store, zarr_format=3, consolidated=False, mask_and_scale=False)
+    np.testing.assert_array_equal(ds["0"].values, mosaic[0])
+
+
+def test_open_virtual_dataset_then_write_the_vrt_back(tmp_path: Path) -> None:
+    """VirtualVRT through VirtualiZarr's own entry point, then the writer: GDAL reads the same mosaic."""
+    import virtualizarr
+
+    tiles, mosaic = write_grid(tmp_path, rows=2, cols=3, bands=2)
+    vrt = build_vrt(tiles, tmp_path / "in.vrt", bands=2)
+    vds = virtualizarr.open_virtual_dataset(f"file://{vrt}", registry=registry(), parser=VirtualVRT())
+    assert vds["0"].dims == ("band", "y", "x")
+    out = write_vrts(vds, tmp_path / "out", registry(), variable="0")
+    with rasterio.open(out[None]) as src:
+        np.testing.assert_array_equal(src.read(), mosaic)
+        assert src.crs == CRS.from_epsg(EPSG) and src.transform == from_origin(X0, Y0, RES, RES)
+        assert src.nodata == 0

@@ -90,64 +90,92 @@ def _selection(var: Any, index: Mapping[str, int] | None) -> tuple[tuple[Any, ..
     return tuple(key), band_dim
 
 
-def _locate(url: str, header: TiffHeader, offsets: np.ndarray, lengths: np.ndarray, ref: tuple[int, int],
-            chunks: tuple[int, int], limits: Limits) -> tuple[int, int, int, int]:
-    """``(ifd index, plane, tile row, tile col)`` of the chunk at grid position ``ref`` (found by offset)."""
-    offset, length = int(offsets[ref]), int(lengths[ref])
-    for ifd in header.ifds:
-        layout, _ = plan_ifd(ifd, header, limits)
-        grid = layout.offsets if layout.offsets.ndim == 3 else layout.offsets[None]
-        found = np.argwhere((grid == offset) & ((layout.lengths if layout.lengths.ndim == 3
-                                                 else layout.lengths[None]) == length))
+class _Layouts:
+    """Chunk layouts of the IFDs of the referenced files, planned once per (file, IFD)."""
+
+    def __init__(self, headers: dict[str, TiffHeader], limits: Limits) -> None:
+        self.headers = headers
+        self.limits = limits
+        self._cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def get(self, url: str, ifd: Any) -> tuple[Any, Any]:
+        """``(IfdInfo, ChunkLayout)`` with offsets/lengths as ``(plane, row, col)`` arrays."""
+        key = (url, ifd.index)
+        if key not in self._cache:
+            layout, _ = plan_ifd(ifd, self.headers[url], self.limits)
+            self._cache[key] = (ifd, layout)
+        return self._cache[key]
+
+
+def _planes(a: np.ndarray) -> np.ndarray:
+    return a if a.ndim == 3 else a[None]
+
+
+def _locate(url: str, layouts: _Layouts, offset: int, length: int,
+            chunks: tuple[int, int]) -> tuple[Any, Any, int, int, int]:
+    """``(ifd, layout, plane, tile row, tile col)`` of the file's tile stored at ``offset``."""
+    for ifd in layouts.headers[url].ifds:
+        _, layout = layouts.get(url, ifd)
+        found = np.argwhere((_planes(layout.offsets) == offset) & (_planes(layout.lengths) == length))
         if found.size:
             if tuple(layout.chunks[-2:]) != chunks:
                 raise UnsupportedVrtError(f"chunks of {url} are {chunks} but IFD {ifd.index} has tiles of "
                                           f"{tuple(layout.chunks[-2:])}: GDAL would not read the same pixels")
             plane, row, col = (int(v) for v in found[0])
-            return ifd.index, plane, row, col
+            return ifd, layout, plane, row, col
     raise UnsupportedVrtError(f"no IFD of {url} has a tile at byte offset {offset} (length {length}): the virtual "
                               "dataset does not reference this file's tiles as stored (was it rewritten?)")
 
 
 def _placements(paths: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, shape: tuple[int, int],
-                chunks: tuple[int, int], headers: dict[str, TiffHeader], in_chunk_band: int | None,
-                fill: Any, limits: Limits) -> list[SourcePlacement]:
-    """Where each file referenced by one band's 2-D chunk grid sits, checked chunk by chunk."""
+                chunks: tuple[int, int], layouts: _Layouts, in_chunk_band: int | None,
+                fill: Any) -> list[SourcePlacement]:
+    """Where each file referenced by one band's 2-D chunk grid sits, checked chunk by chunk.
+
+    Chunks are grouped by file with one ``np.unique``, so the cost is linear in the number of chunks.
+    """
     ch, cw = chunks
     height, width = shape
+    grid_w = paths.shape[1]
+    uniq, inverse = np.unique(paths.ravel(), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
     out = []
-    for url in [u for u in dict.fromkeys(paths.ravel().tolist()) if u]:
-        mask = paths == url
-        ref = tuple(int(v) for v in np.argwhere(mask)[0])
-        header = headers[url]
-        ifd_index, plane, trow, tcol = _locate(url, header, offsets, lengths, ref, chunks, limits)
-        ifd = next(i for i in header.ifds if i.index == ifd_index)
-        layout, _ = plan_ifd(ifd, header, limits)
-        f_off = layout.offsets if layout.offsets.ndim == 2 else layout.offsets[plane]
-        f_len = layout.lengths if layout.lengths.ndim == 2 else layout.lengths[plane]
+    for k, url in enumerate(uniq.tolist()):
+        if not url:
+            continue
+        flat = order[starts[k]:starts[k + 1]]  # row-major positions of this file's chunks
+        rows, cols = np.divmod(flat, grid_w)
+        ref = (int(rows[0]), int(cols[0]))
+        ifd, layout, plane, trow, tcol = _locate(url, layouts, int(offsets[ref]), int(lengths[ref]), chunks)
+        f_off, f_len = _planes(layout.offsets)[plane], _planes(layout.lengths)[plane]
         r0, c0 = ref[0] - trow, ref[1] - tcol  # the file's first tile in grid units (may be negative)
-        gr0, gc0 = max(r0, 0), max(c0, 0)
-        gr1, gc1 = min(r0 + f_off.shape[0], paths.shape[0]), min(c0 + f_off.shape[1], paths.shape[1])
-        window = (slice(gr0, gr1), slice(gc0, gc1))
-        file_window = (slice(gr0 - r0, gr1 - r0), slice(gc0 - c0, gc1 - c0))
-        present = f_len[file_window] > 0
-        ok = (np.array_equal(mask[window], present)
-              and np.array_equal(offsets[window][present], f_off[file_window][present])
-              and np.array_equal(lengths[window][present], f_len[file_window][present])
-              and int(mask.sum()) == int(present.sum()))
+        fr, fc = np.nonzero(f_len > 0)  # the file's stored tiles, row-major
+        gr, gc = fr + r0, fc + c0
+        inside = (gr >= 0) & (gr < paths.shape[0]) & (gc >= 0) & (gc < grid_w)
+        expected = np.sort(gr[inside] * grid_w + gc[inside])
+        ok = (np.array_equal(expected, np.sort(flat))
+              and np.array_equal(offsets[rows, cols], f_off[rows - r0, cols - c0])
+              and np.array_equal(lengths[rows, cols], f_len[rows - r0, cols - c0]))
         if not ok:
-            raise UnsupportedVrtError(f"the chunks referencing {url} do not form its tile grid (IFD {ifd_index}) at "
-                                      "one offset: a VRT cannot place it")
-        if not present.all():
+            raise UnsupportedVrtError(f"the chunks referencing {url} do not form its tile grid (IFD {ifd.index}) "
+                                      "at one offset: a VRT cannot place it")
+        # pixels of the file inside the array
+        y0, x0 = r0 * ch, c0 * cw
+        y_start, x_start = max(y0, 0), max(x0, 0)
+        y_end, x_end = min(y0 + ifd.height, height), min(x0 + ifd.width, width)
+        vr, vc = max(-r0, 0), max(-c0, 0)
+        visible = f_len[vr:(y_end - y0 + ch - 1) // ch, vc:(x_end - x0 + cw - 1) // cw]
+        if not visible.all():
+            mr, mc = np.nonzero(visible == 0)
+            if (paths[mr + vr + r0, mc + vc + c0] != "").any():
+                raise UnsupportedVrtError(f"{url} has missing (sparse) tiles where the virtual array reads another "
+                                          "file: the VRT would draw this file's nodata over it")
             file_fill = parse_nodata(ifd.geo.gdal_nodata, np.dtype(fill.dtype))
             file_fill = np.zeros((), fill.dtype)[()] if file_fill is None else file_fill
             if not (file_fill == fill or (np.isnan(file_fill) and np.isnan(fill))):
                 raise UnsupportedVrtError(f"{url} has missing (sparse) tiles that GDAL reads as {file_fill!r}, but "
                                           f"the virtual array reads them as its fill value {fill!r}")
-        # pixels of the file inside the array
-        y0, x0 = r0 * ch, c0 * cw
-        y_start, x_start = max(y0, 0), max(x0, 0)
-        y_end, x_end = min(y0 + ifd.height, height), min(x0 + ifd.width, width)
         for end, full, limit, tile, axis in ((y0 + ifd.height, ifd.height, height, ch, "height"),
                                              (x0 + ifd.width, ifd.width, width, cw, "width")):
             if end < limit and full % tile:
@@ -156,7 +184,7 @@ def _placements(paths: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, sha
                                           "not")
         band = (in_chunk_band + 1) if in_chunk_band is not None else plane + 1
         out.append(SourcePlacement(
-            url=url, ifd=ifd_index, band=band,
+            url=url, ifd=ifd.index, band=band,
             src=Window(x_start - x0, y_start - y0, x_end - x_start, y_end - y_start),
             dst=Window(x_start, y_start, x_end - x_start, y_end - y_start)))
     return out
@@ -243,7 +271,7 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
     urls = [u for u in dict.fromkeys(paths.ravel().tolist()) if u]
     if not urls:
         raise UnsupportedVrtError(f"the selected slice of {name!r} references no file")
-    headers = _read_headers(urls, registry, limits, concurrency)
+    layouts = _Layouts(_read_headers(urls, registry, limits, concurrency), limits)
     gdal_type = NUMPY_TO_GDAL.get(np.dtype(arr.dtype).newbyteorder("=").name)
     if gdal_type is None:
         raise UnsupportedVrtError(f"{name!r} has dtype {arr.dtype}, which has no GDAL data type")
@@ -262,7 +290,7 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
     for b in range(nbands):
         chunk_b, in_chunk = divmod(b, band_chunk)
         placements = _placements(paths[chunk_b], offsets[chunk_b], lengths[chunk_b], (height, width), chunks,
-                                 headers, in_chunk if band_chunk > 1 else None, fill, limits)
+                                 layouts, in_chunk if band_chunk > 1 else None, fill)
         band = ET.SubElement(root, "VRTRasterBand", dataType=gdal_type, band=str(b + 1))
         if has_nodata:
             ET.SubElement(band, "NoDataValue").text = _number(fill)
