@@ -87,6 +87,14 @@ class VirtualCube:
     #: The exceptions behind ``failed`` (same keys), for callers that want the type.
     errors: dict[str, BaseException] = field(default_factory=dict)
 
+    def to_kerchunk(self, filepath: str | os.PathLike[str] | None = None, *,
+                    format: Literal["dict", "json", "parquet"] = "dict", **kwargs: Any) -> Any:
+        """Kerchunk references of the cube (``format`` "dict", "json" or "parquet"); ``KerchunkExportError``
+        names each variable whose codecs Zarr v2 metadata cannot express (see ``virtual_geotiff.kerchunk``)."""
+        from .kerchunk import to_kerchunk
+
+        return to_kerchunk(self.dataset, filepath, format=format, **kwargs)
+
 
 @dataclass(frozen=True, eq=False)
 class SourceEntry:
