@@ -273,7 +273,7 @@ def test_container_prefixes():
         "file:///a/b/", "file:///z/"]
     assert vic.container_prefixes(["s3://bkt/x/y/1.tif", "s3://bkt/x/2.tif", "s3://other/1.tif"]) == [
         "s3://bkt/x/", "s3://other/"]
-    assert vic.container_prefixes(["https://h:8080/d/1.tif", "https://h:8080/d/2.tif"]) == ["https://h:8080/d/"]
+    assert vic.container_prefixes(["https://h/d/1.tif", "https://h/d/e/2.tif"]) == ["https://h/d/"]
     with pytest.raises(InvalidArgumentError, match="must be loaded"):
         vic.container_prefixes(["memory://virtual-geotiff/abc/x"])
 
@@ -313,3 +313,55 @@ def test_publish_a_built_cube_stitched_and_stacked_with_skipped_files(tmp_path):
     name = next(iter(ds.data_vars))
     np.testing.assert_array_equal(ds[name].values, expected)
     assert vic.verify(repo, registry=reg).checked == 4
+
+
+def test_http_sources_checksums_and_drift(tmp_path):
+    """http:// sources: an HTTP container configured from the build's HTTPStore; ETags checked by If-Match.
+
+    Icechunk 1.1 drops the port of virtual chunk URLs, so the server must listen on port 80 (skipped when
+    that port cannot be bound); other ports are refused before anything is written.
+    """
+    from virtual_geotiff.testing import RangeHTTPServer
+
+    try:
+        server = RangeHTTPServer(tmp_path, port=80).start()
+    except OSError as exc:
+        pytest.skip(f"cannot listen on port 80: {exc}")
+    try:
+        _http_round_trip(tmp_path, server)
+    finally:
+        server.stop()
+
+
+def _http_round_trip(tmp_path, server):
+    reg = server.registry()
+    arrays = {}
+    for i in range(2):
+        path = tmp_path / "www" / f"scene_{i}.tif"
+        path.parent.mkdir(exist_ok=True)
+        arrays[server.url_for(path)] = write_geotiff(path, i)
+    urls = list(arrays)
+    repo_dir = tmp_path / "repo"
+    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), urls, registry=reg)
+    assert list(repo.config.virtual_chunk_containers) == ["http://127.0.0.1/www/"]
+    result = vic.publish(cube(urls, DAYS[:2], reg), repo, registry=reg)  # stamps by HEAD
+    assert result.files == 2
+    stored = vic.read_sources(repo.readonly_session(branch="main"))
+    assert all(s.etag.startswith('"') for s in stored.values())  # HTTP compares the quoted form
+    ds = read_back(repo_dir)
+    for i, expected in enumerate(arrays.values()):
+        np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+
+    time.sleep(0.01)
+    write_geotiff(tmp_path / "www" / "scene_1.tif", seed=42)
+    with pytest.raises(ic.IcechunkError, match="checksum") as err:
+        read_back(repo_dir)["0"].isel(time=1).values  # noqa: B018
+    assert vic.icechunk_url(urls[1]) in str(err.value)
+    assert vic.verify(repo, registry=reg).urls == [urls[1]]
+
+
+def test_http_urls_on_other_ports_are_refused(tmp_path):
+    with pytest.raises(InvalidArgumentError, match=r"drops the port[\s\S]*port 80"):
+        vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "r")), ["http://127.0.0.1:8123/a/x.tif"])
+    assert vic.icechunk_url("https://example.org:443/a/x.tif") == "https://example.org/a/x.tif"
+    assert vic.container_prefixes(["http://h:80/d/1.tif", "http://h/d/2.tif"]) == ["http://h/d/"]

@@ -36,14 +36,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import posixpath
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import icechunk as ic
 import numpy as np
@@ -63,10 +65,13 @@ __all__ = [
     "SOURCES_GROUP",
     "Drift",
     "DriftReport",
+    "PublishError",
     "PublishResult",
+    "SlowIcechunkLogsWarning",
     "append",
     "container_prefixes",
     "create_repository",
+    "icechunk_url",
     "open_repository",
     "publish",
     "read_sources",
@@ -82,6 +87,14 @@ DEFAULT_BATCH = 65_536
 DEFAULT_CONCURRENCY = 64
 #: Variable attributes xarray keeps in ``encoding`` that must reach the Zarr attributes (as VirtualiZarr does).
 _ENCODING_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset")
+
+
+#: Above this many references, ``publish``/``append`` warn (once) when Icechunk's log subscriber is active.
+SLOW_LOGS_WARNING_REFS = 100_000
+
+
+class SlowIcechunkLogsWarning(UserWarning):
+    """Icechunk's tracing subscriber is active: every reference costs several times more to write."""
 
 
 class PublishError(VirtualGeoTiffError, RuntimeError):
@@ -118,12 +131,31 @@ def _round_up(moment: datetime) -> datetime:
 # -- containers --------------------------------------------------------------------------------------------
 
 
-def container_prefixes(urls: Iterable[str]) -> list[str]:
-    """The narrowest virtual chunk container prefixes covering ``urls``: one per bucket/host (per top-level
-    directory for ``file://``, where Icechunk refuses a bare ``file:///``), at the deepest common directory."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def icechunk_url(url: str) -> str:
+    """``url`` as Icechunk 1.1 stores a virtual chunk location: it drops the port of http(s) URLs, so only the
+    default port works (a non-default one is refused here, before anything is written)."""
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS or parts.port is None:
+        return url
+    default = _DEFAULT_PORTS[parts.scheme]
+    if parts.port != default:
+        raise InvalidArgumentError(
+            f"{url}: Icechunk 1.1 drops the port of virtual chunk URLs and would read "
+            f"{parts.scheme}://{parts.hostname}{parts.path} instead; serve the files on port {default} "
+            "or publish them from object storage (s3://)"
+        )
+    return urlunsplit(parts._replace(netloc=parts.hostname or ""))
+
+
+def _container_groups(urls: Iterable[str]) -> dict[str, str]:
+    """``{prefix: one of its URLs}`` (the URL resolves the prefix's store in a registry)."""
     groups: dict[tuple[str, str, str], list[str]] = {}
+    examples: dict[tuple[str, str, str], str] = {}
     for url in urls:
-        parts = urlsplit(url)
+        parts = urlsplit(icechunk_url(url) if urlsplit(url).scheme in _DEFAULT_PORTS else url)
         if not parts.scheme or parts.scheme == "memory":
             raise InvalidArgumentError(
                 f"{url} is not an object-store URL Icechunk can reference; in-memory arrays (computed x/y "
@@ -131,41 +163,51 @@ def container_prefixes(urls: Iterable[str]) -> list[str]:
             )
         directory = posixpath.dirname(parts.path) or "/"
         top = directory.strip("/").split("/", 1)[0] if parts.scheme == "file" else ""
-        groups.setdefault((parts.scheme, parts.netloc, top), []).append(directory)
-    prefixes = []
-    for (scheme, netloc, _), dirs in sorted(groups.items()):
+        key = (parts.scheme, parts.netloc, top)
+        groups.setdefault(key, []).append(directory)
+        examples.setdefault(key, url)
+    prefixes = {}
+    for key, dirs in sorted(groups.items()):
+        scheme, netloc, _ = key
         common = posixpath.commonpath(dirs).rstrip("/")
         if scheme == "file" and not common:
             raise InvalidArgumentError(f"cannot make a file:// container for files at the filesystem root: {dirs[0]}")
-        prefixes.append(f"{scheme}://{netloc}{common}/")
+        prefixes[f"{scheme}://{netloc}{common}/"] = examples[key]
     return prefixes
+
+
+def container_prefixes(urls: Iterable[str]) -> list[str]:
+    """The narrowest virtual chunk container prefixes covering ``urls``: one per bucket/host (per top-level
+    directory for ``file://``, where Icechunk refuses a bare ``file:///``), at the deepest common directory."""
+    return list(_container_groups(urls))
 
 
 def virtual_chunk_containers(urls: Iterable[str], registry: Any = None) -> list[ic.VirtualChunkContainer]:
     """One ``VirtualChunkContainer`` per prefix of ``container_prefixes(urls)``.
 
     S3 options (endpoint, region, path style, plain HTTP) and HTTP client options are taken from the obstore
-    store ``registry`` resolves for the prefix, so a moto or MinIO endpoint configured for the build is
-    configured for reads too.
+    store ``registry`` resolves for the prefix's URLs, so a moto or MinIO endpoint configured for the build
+    is configured for reads too.
     """
-    return [ic.VirtualChunkContainer(prefix, _store_config(prefix, registry)) for prefix in container_prefixes(urls)]
+    return [ic.VirtualChunkContainer(prefix, _store_config(prefix, registry, example))
+            for prefix, example in _container_groups(urls).items()]
 
 
-def _resolved_store(prefix: str, registry: Any) -> Any:
+def _resolved_store(url: str, registry: Any) -> Any:
     if registry is None:
         return None
     try:
-        store, _ = registry.resolve(prefix + "x")
-    except Exception:
+        store, _ = registry.resolve(url)
+    except Exception:  # no store registered: defaults from the environment
         return None
     return store
 
 
-def _store_config(prefix: str, registry: Any) -> Any:
+def _store_config(prefix: str, registry: Any, example: str | None = None) -> Any:
     scheme = urlsplit(prefix).scheme
     if scheme == "file":
         return ic.local_filesystem_store(urlsplit(prefix).path.rstrip("/") or "/")
-    store = _resolved_store(prefix, registry)
+    store = _resolved_store(example or prefix + "x", registry)
     if scheme == "s3":
         config = dict(getattr(store, "config", None) or {})
         options = dict(getattr(store, "client_options", None) or {})
@@ -190,7 +232,7 @@ def _credentials(prefix: str, registry: Any, given: Mapping[str, Any] | None) ->
         return given[prefix]
     if urlsplit(prefix).scheme != "s3":
         return None
-    config = dict(getattr(_resolved_store(prefix, registry), "config", None) or {})
+    config = dict(getattr(_resolved_store(prefix + "x", registry), "config", None) or {})
     if str(config.get("skip_signature", "false")).lower() == "true":
         return ic.s3_credentials(anonymous=True)
     if config.get("access_key_id") and config.get("secret_access_key"):
@@ -229,7 +271,7 @@ def open_repository(storage: ic.Storage, *, registry: Any = None,
 
 def _check_containers(config: ic.RepositoryConfig, urls: Sequence[str]) -> None:
     prefixes = list((config.virtual_chunk_containers or {}).keys())
-    uncovered = [u for u in urls if not any(u.startswith(p) for p in prefixes)]
+    uncovered = [u for u in urls if not any(icechunk_url(u).startswith(p) for p in prefixes)]
     if uncovered:
         shown = ", ".join(uncovered[:5]) + (f" and {len(uncovered) - 5} more" if len(uncovered) > 5 else "")
         raise InvalidArgumentError(
@@ -615,6 +657,7 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
     urls = list(dict.fromkeys(u for r in refs.values() for u in r.urls))
     container_prefixes(urls)  # refuses memory:// and other non-referenceable URLs, naming them
     stamps = _stamps_for(urls, sources, registry, concurrency)
+    _warn_if_logs_slow(sum(len(r) for r in refs.values()))
     state = _open_target(target, branch)
     session = state.session
     _check_containers(session.config if hasattr(session, "config") else _repo_config(state), urls)
@@ -640,6 +683,20 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
             session.discard_changes()
         raise
     return PublishResult(snapshot, text, meta, written, len(urls), elapsed, commit_seconds)
+
+
+_warned_logs = False
+
+
+def _warn_if_logs_slow(references: int) -> None:
+    global _warned_logs
+    if references < SLOW_LOGS_WARNING_REFS or _warned_logs or "ICECHUNK_NO_LOGS" in os.environ:
+        return
+    _warned_logs = True
+    warnings.warn(
+        f"writing {references} virtual references with Icechunk's log subscriber active: it formats every "
+        "reference and makes the write several times slower; set ICECHUNK_NO_LOGS=1 before icechunk is "
+        "first imported (e.g. in the environment) for the fast path", SlowIcechunkLogsWarning, stacklevel=4)
 
 
 def _unpack(dataset: Any, sources: Mapping[str, SourceStamp] | None, skipped: Mapping[str, str] | None,
