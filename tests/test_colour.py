@@ -135,3 +135,22 @@ def test_ycbcr_without_jpeg_is_refused_by_name(tmp_path, registry):
     tifffile.imwrite(path, data, photometric="ycbcr", subsampling=(1, 1), compression=None)
     with pytest.raises(UnsupportedTiffError, match=r"YCbCr.*gdal_translate"):
         open_array(path, registry)
+
+
+@pytest.mark.parametrize("dtype, nodata", [("float32", None), ("float64", -9999.0), ("uint8", 255), ("int16", None)])
+def test_lerc_internal_mask_reads_as_rasterio(tmp_path, registry, dtype, nodata):
+    """GDAL stores NaN floats as LERC-masked pixels and reads them back as NaN (tifffile gives 0 there)."""
+    data = (np.arange(40 * 40).reshape(40, 40) % 200 + 1).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        data[20:25, 3:30] = np.nan
+    if nodata is not None:
+        data[0:4, 0:4] = nodata
+    path = tmp_path / "lerc.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype=dtype, compress="LERC",
+                       nodata=nodata, tiled=True, blockxsize=16, blockysize=16) as ds:
+        ds.write(data, 1)
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    ours = zarr.open_group(store, mode="r", zarr_format=3)["0"][...]
+    with rasterio.open(path) as ds:
+        np.testing.assert_array_equal(ours, ds.read(1))
+    np.testing.assert_array_equal(ours, data)

@@ -253,6 +253,8 @@ def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
         if addon is None:
             raise UnsupportedTiffError(f"LercParameters={list(params)} in {loc}: unknown LERC add-on "
                                        f"compression {add}")
+        if ifd.sample_format == SampleFormat.IEEEFP:  # masked pixels are NaN, as GDAL wrote them
+            return [*addon, {"name": name, "configuration": {"nan_masked": True}}]
         return [*addon, {"name": name}]
     return [{"name": name}]
 
