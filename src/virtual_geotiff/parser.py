@@ -329,7 +329,7 @@ class VirtualTIFF:
 
     def selected_ifds(self, header: TiffHeader) -> tuple[IfdInfo, ...]:
         if self.ifd is None:
-            return header.ifds
+            return header.ifds + header.sub_ifds
         if self.ifd >= len(header.ifds):
             raise TiffFormatError(
                 f"ifd={self.ifd} requested but {header.url} has {len(header.ifds)} IFD(s) "
@@ -352,14 +352,14 @@ class VirtualTIFF:
             georef = ifd_georeference(ifd, header)
             described = i == 0 or self.ifd_layout == "nested"
             array, plan = build_ifd_array(ifd, header, self.limits, georef=georef, grid_mapping=described)
-            arrays[str(ifd.index)] = array
-            georefs[str(ifd.index)] = georef
+            arrays[ifd.name] = array
+            georefs[ifd.name] = georef
             plans.append(plan)
         attrs = store_attributes(plans)
         with_xy = memory is not None
         memory = memory or InMemoryObjects.new()
         if self.ifd_layout == "flat":
-            first = str(selected[0].index)
+            first = selected[0].name
             extra = georef_arrays(georefs[first], arrays[first].shape, memory,
                                   with_xy=with_xy and len(selected) == 1)
             if extra:

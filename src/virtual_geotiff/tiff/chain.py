@@ -84,9 +84,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
     else:
         raise TiffFormatError(f"{reader.url} is not a TIFF: version {version} (expected 42 or BigTIFF 43)")
 
-    count_fmt, count_size, entry_size, ptr_fmt, ptr_size = (
-        ("Q", 8, 20, "Q", 8) if bigtiff else ("H", 2, 12, "I", 4)
-    )
+    count_size, entry_size, ptr_size = (8, 20, 8) if bigtiff else (2, 12, 4)
     offsets: list[int] = []
     entries: list[dict[int, RawEntry]] = []
     regions: list[tuple[int, int]] = [(0, 16 if bigtiff else 8)]
@@ -115,33 +113,110 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
         if offset < 8:
             raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} points at offset {offset}, inside the header")
         seen.add(offset)
-        raw = await reader.read(offset, offset + count_size, min_fetch=limits.prefetch_bytes)
-        if len(raw) < count_size:
-            raise TiffFormatError(
-                f"{reader.url}: IFD {len(offsets)} at offset {offset} lies past the end of the file "
-                "(the file is truncated or its IFD offset is corrupt)"
-            )
-        n = struct.unpack(bo + count_fmt, raw)[0]
-        if n == 0 or n > limits.max_tags_per_ifd:
-            raise TiffFormatError(
-                f"{reader.url}: IFD {len(offsets)} at offset {offset} claims {n} tags "
-                f"(allowed 1..{limits.max_tags_per_ifd}); the file is corrupt"
-            )
-        table = await reader.read(offset + count_size, offset + count_size + n * entry_size + ptr_size,
-                                  min_fetch=limits.prefetch_bytes)
-        if len(table) < n * entry_size:
-            raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} at offset {offset} is truncated")
-        tags = _parse_entries(table, n, bo, bigtiff, reader.url, len(offsets), limits, regions)
-        regions.append((offset, offset + count_size + n * entry_size + ptr_size))
+        tags, n, nxt = await _read_ifd(reader, offset, f"IFD {len(offsets)}", len(offsets), bo, bigtiff, limits,
+                                       regions)
         offsets.append(offset)
         entries.append(tags)
         counts.append(n)
-        nxt = table[n * entry_size : n * entry_size + ptr_size]
-        offset = struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0
+        offset = nxt
     if not offsets:
         raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0)")
     return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at, tuple(sorted(regions)),
                     tuple(counts))
+
+
+async def _read_ifd(reader: CachedRangeReader, offset: int, label: str, index: int, bo: str, bigtiff: bool,
+                    limits: Limits, regions: list[tuple[int, int]]) -> tuple[dict[int, RawEntry], int, int]:
+    """One IFD's entries, stored entry count and next-IFD pointer; appends its byte ranges to ``regions``."""
+    count_fmt, count_size, entry_size, ptr_fmt, ptr_size = (
+        ("Q", 8, 20, "Q", 8) if bigtiff else ("H", 2, 12, "I", 4)
+    )
+    raw = await reader.read(offset, offset + count_size, min_fetch=limits.prefetch_bytes)
+    if len(raw) < count_size:
+        raise TiffFormatError(
+            f"{reader.url}: {label} at offset {offset} lies past the end of the file "
+            "(the file is truncated or its IFD offset is corrupt)"
+        )
+    n = struct.unpack(bo + count_fmt, raw)[0]
+    if n == 0 or n > limits.max_tags_per_ifd:
+        raise TiffFormatError(
+            f"{reader.url}: {label} at offset {offset} claims {n} tags "
+            f"(allowed 1..{limits.max_tags_per_ifd}); the file is corrupt"
+        )
+    table = await reader.read(offset + count_size, offset + count_size + n * entry_size + ptr_size,
+                              min_fetch=limits.prefetch_bytes)
+    if len(table) < n * entry_size:
+        raise TiffFormatError(f"{reader.url}: {label} at offset {offset} is truncated")
+    tags = _parse_entries(table, n, bo, bigtiff, reader.url, index, limits, regions)
+    regions.append((offset, offset + count_size + n * entry_size + ptr_size))
+    nxt = table[n * entry_size : n * entry_size + ptr_size]
+    return tags, n, (struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0)
+
+
+_SUB_IFDS = 330
+_IMAGE_TAGS = frozenset({256, 257})  # ImageWidth, ImageLength
+_OFFSET_TAGS = frozenset({273, 324})  # StripOffsets, TileOffsets
+#: Field types a SubIFDs tag may use, with their value format: LONG, IFD (4 bytes), LONG8, IFD8 (8 bytes).
+_OFFSET_FORMATS = {4: "I", 13: "I", 16: "Q", 18: "Q"}
+
+
+@dataclass(frozen=True)
+class SubIfdChain:
+    """The SubIFDs (tag 330) of the main chain's IFDs, as an ``IfdChain`` of their own plus, for each,
+    ``(parent IFD index, position in the parent's SubIFDs tag)``."""
+
+    chain: IfdChain
+    parents: tuple[tuple[int, int], ...]
+
+
+async def walk_sub_ifds(reader: CachedRangeReader, chain: IfdChain, limits: Limits) -> SubIfdChain | None:
+    """Read the IFD tables the SubIFDs tags (OME-TIFF pyramids, DNG previews) point at, one level deep.
+
+    Each listed offset is one image; SubIFDs' own next pointers and nested SubIFDs are not followed (as
+    tifffile's ``series`` does for OME/DNG). Offsets already seen (a main IFD, a repeated entry) and
+    SubIFDs holding no image (no size or no strip/tile offsets, e.g. a JPEG thumbnail) are skipped.
+    """
+    bo, big = chain.byteorder, chain.bigtiff
+    seen = set(chain.offsets)
+    offsets: list[int] = []
+    entries: list[dict[int, RawEntry]] = []
+    counts: list[int] = []
+    parents: list[tuple[int, int]] = []
+    regions: list[tuple[int, int]] = [(0, 16 if big else 8)]
+    for parent, table in enumerate(chain.entries):
+        entry = table.get(_SUB_IFDS)
+        fmt = None if entry is None else _OFFSET_FORMATS.get(entry.type)
+        if fmt is None or entry is None or entry.count <= 0:
+            continue
+        size = FIELD_TYPE_SIZES[entry.type] * entry.count
+        if size <= len(entry.field):
+            data = entry.field[:size]
+        else:
+            at = struct.unpack(bo + ("Q" if big else "I"), entry.field)[0]
+            data = await reader.read(at, at + size)
+            if len(data) < size:
+                raise TiffFormatError(f"{reader.url}: the SubIFDs tag of IFD {parent} is truncated")
+        for k, offset in enumerate(struct.unpack(f"{bo}{entry.count}{fmt}", data)):
+            if offset < 8 or offset in seen:
+                continue
+            if len(chain.offsets) + len(offsets) >= limits.max_ifds:
+                raise LimitExceededError(
+                    f"{reader.url} has more than max_ifds={limits.max_ifds} IFDs and SubIFDs; raise "
+                    "Limits(max_ifds=...) if that is legitimate"
+                )
+            seen.add(offset)
+            tags, n, _ = await _read_ifd(reader, offset, f"SubIFD {k} of IFD {parent}", parent, bo, big, limits,
+                                         regions)
+            if not _IMAGE_TAGS.issubset(tags) or not _OFFSET_TAGS & set(tags):
+                continue  # no image here (e.g. a JPEGInterchangeFormat thumbnail): nothing to expose
+            offsets.append(offset)
+            entries.append(tags)
+            counts.append(n)
+            parents.append((parent, k))
+    if not offsets:
+        return None
+    sub = IfdChain(bo, big, tuple(offsets), tuple(entries), None, tuple(sorted(regions)), tuple(counts))
+    return SubIfdChain(sub, tuple(parents))
 
 
 def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index: int,

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
-from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, walk_ifd_chain
+from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, SubIfdChain, walk_ifd_chain, walk_sub_ifds
 from .repair import present_repaired_ifds
 from .source import CachedRangeReader, ReadStats
 from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
@@ -79,9 +79,19 @@ class IfdInfo:
     geo: GeoTags = field(default_factory=GeoTags)
     tags_present: frozenset[int] = frozenset()
 
+    #: For a SubIFD (tag 330): the main IFD that lists it and its position in that list (``index`` is then
+    #: unique across the file, after the main chain's IFDs).
+    parent: int | None = None
+    sub_index: int = 0
+
     @property
     def is_tiled(self) -> bool:
         return self.tile_width is not None
+
+    @property
+    def name(self) -> str:
+        """The array name: ``"2"`` for main IFD 2, ``"0_sub1"`` for SubIFD 1 of IFD 0 (both layouts)."""
+        return str(self.index) if self.parent is None else f"{self.parent}_sub{self.sub_index}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +105,8 @@ class TiffHeader:
     stats: ReadStats
     #: ETag / last-modified / size of the object when its header was read (None when the store gave none).
     stamp: SourceStamp | None = None
+    #: The images the main IFDs' SubIFDs tags list (OME-TIFF pyramids, DNG previews), one level deep.
+    sub_ifds: tuple[IfdInfo, ...] = ()
 
 
 async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> TiffHeader:
@@ -111,10 +123,22 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
         raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store)") from exc
     except TimeoutError as exc:
         raise TiffFormatError(f"reading the IFD chain of {url} took over {limits.timeout_seconds}s") from exc
+    infos = await _parse_chain(TIFF, path, reader, chain, url, limits)
+    sub_infos: tuple[IfdInfo, ...] = ()
+    subs = await asyncio.wait_for(walk_sub_ifds(reader, chain, limits), limits.timeout_seconds)
+    if subs is not None:
+        sub_infos = await _parse_sub_ifds(TIFF, path, reader, subs, url, limits, first_index=len(infos))
+    return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
+                      stamp=reader.stamp, sub_ifds=sub_infos)
+
+
+async def _parse_chain(tiff_class: Any, path: str, reader: CachedRangeReader, chain: IfdChain, url: str,
+                       limits: Limits) -> tuple[IfdInfo, ...]:
+    """async-tiff's parse of the chain ``reader`` presents, repaired where async-tiff would fail."""
     _check_required_tags(chain, url)
     await present_repaired_ifds(reader, chain)
     try:
-        ifds = await _open_ifds(TIFF, path, reader, limits)
+        ifds = await _open_ifds(tiff_class, path, reader, limits)
     except _FATAL:
         raise
     except BaseException as first:  # async-tiff raises plain Exceptions and, on some corrupt files, panics
@@ -122,7 +146,7 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
         if not await present_repaired_ifds(reader, chain, drop_informational=True):
             raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(first)}") from None
         try:
-            ifds = await _open_ifds(TIFF, path, reader, limits)
+            ifds = await _open_ifds(tiff_class, path, reader, limits)
         except _FATAL:
             raise
         except BaseException as exc:
@@ -132,9 +156,25 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
             f"{url}: async-tiff found {len(ifds)} IFDs where the IFD chain has {len(chain.offsets)}"
         )
     infos = tuple(_ifd_info(ifd, i, chain, url) for i, ifd in enumerate(ifds))
-    infos = tuple([await _with_raw_geo_params(info, chain, reader) for info in infos])
-    return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
-                      stamp=reader.stamp)
+    return tuple([await _with_raw_geo_params(info, chain, reader) for info in infos])
+
+
+async def _parse_sub_ifds(tiff_class: Any, path: str, reader: CachedRangeReader, subs: SubIfdChain, url: str,
+                          limits: Limits, *, first_index: int) -> tuple[IfdInfo, ...]:
+    """Parse the SubIFDs with async-tiff (which only walks the main chain) by showing it a view of the file
+    whose header points at the first SubIFD and whose SubIFDs are linked into one chain."""
+    chain = subs.chain
+    view = dataclasses.replace(reader, _patches={}, _synthetic=None)  # shares the fetched bytes and stats
+    big, bo = chain.bigtiff, chain.byteorder
+    count_size, entry_size, ptr = (8, 20, "Q") if big else (2, 12, "I")
+    view.patch(8 if big else 4, struct.pack(bo + ptr, chain.offsets[0]))
+    for i, offset in enumerate(chain.offsets):
+        nxt = chain.offsets[i + 1] if i + 1 < len(chain.offsets) else 0
+        view.patch(offset + count_size + chain.entry_counts[i] * entry_size, struct.pack(bo + ptr, nxt))
+    await asyncio.wait_for(view.fetch_regions(chain.regions, limits.prefetch_bytes), limits.timeout_seconds)
+    infos = await _parse_chain(tiff_class, path, view, chain, url, limits)
+    return tuple(dataclasses.replace(info, index=first_index + i, parent=parent, sub_index=k)
+                 for i, (info, (parent, k)) in enumerate(zip(infos, subs.parents, strict=True)))
 
 
 async def _open_ifds(tiff_class: Any, path: str, reader: CachedRangeReader, limits: Limits) -> list[Any]:
