@@ -3,9 +3,10 @@
 The read contract, one canonical helper per step:
 validate arguments (``__init__``) -> read and parse the XML (``model.parse_vrt``, refusing computed features)
 -> resolve each ``SourceFilename`` against the VRT's URL (``paths.source_url``; the registry must know it)
--> read every source header concurrently (``parser.read_header``) -> each source's IFD 0 as a virtual array
-(``parser.build_ifd_array``) -> check and crop each placement to whole chunks (``_piece``) -> place them
-(``stitch.stitch``) -> georeferencing from the VRT (``SRS``/``GeoTransform``), nodata and attributes
+-> read every source header concurrently (``headers.read_headers``) -> plan each source's IFD (``parser.plan_ifd``:
+chunk layout and codec chain; IFD 0, or n - 1 for ``GTIFF_DIR:n:``) -> check and crop each placement to whole
+chunks (``_windows``, ``_block``) -> place them (``stitch.place_blocks``; Zarr metadata is built once per
+output array, not per file) -> georeferencing from the VRT (``SRS``/``GeoTransform``), nodata and attributes
 (``parser.raster_attributes``, ``parser.georef_arrays``) -> ``ManifestStore``.
 
 What comes out, by design a drop-in for ``VirtualTIFF(ifd=0)`` on a file of the same layout:
@@ -28,6 +29,8 @@ tiles only where the source's fill equals the VRT's.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,9 +38,9 @@ from typing import Any, Literal
 import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, ManifestStore
-from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .._sync import run_sync
+from ..codecs.registry import CodecPlan
 from ..errors import (
     FailedSourcesError,
     IncompatibleSourcesError,
@@ -45,24 +48,26 @@ from ..errors import (
     LimitExceededError,
     UnsupportedVrtError,
     VrtFormatError,
+    where,
 )
 from ..geo import IfdGeoref
 from ..geo.attrs import GdalMetadata, parse_nodata
 from ..geo.crs import crs_code
 from ..geo.transform import gcp_note, georef_status
 from ..headers import FailedSource, check_concurrency, read_headers
+from ..layout import ChunkLayout
 from ..limits import Limits
-from ..manifest import normalize_url
+from ..manifest import array_metadata, normalize_url
 from ..parser import (
     InMemoryObjects,
-    build_ifd_array,
     georef_arrays,
+    plan_ifd,
     raster_attributes,
     resolve,
     store_attributes,
 )
-from ..stitch import Placement, stitch
-from ..tiff.reader import TiffHeader
+from ..stitch import Block, place_blocks
+from ..tiff.reader import IfdInfo, TiffHeader
 from .model import VrtBand, VrtDataset, VrtSource, Window, parse_vrt
 from .paths import source_url
 
@@ -71,28 +76,58 @@ BandLayout = Literal["stack", "separate"]
 SourceKey = tuple[str, int]
 _BAND_LAYOUTS = ("stack", "separate")
 
-#: Source georeferencing is never used (the VRT's SRS/GeoTransform describe the grid), so sources are
-#: built without it: no CRS interpretation per file, and odd GeoKeys in a source cannot fail the build.
-_NO_GEOREF = IfdGeoref(crs=None, crs_code=None, vertical_crs=None, transform=None, point_transform=None,
-                       pixel_is_point=False, gcp_count=0, status="none", note=None)
-
-
 @dataclass(frozen=True, eq=False)
 class SourceArray:
-    """IFD 0 of one source file as a virtual array, with what placement checks need."""
+    """One source IFD planned with the parser's helpers (``plan_ifd``): chunk layout and codec chain, no
+    Zarr metadata per file (that is built once per output array, which keeps a 10,000-file VRT cheap)."""
 
     url: str
-    array: ManifestArray  # (y, x) or (band, y, x)
-    custom_codecs: tuple[str, ...]
+    ifd: IfdInfo
+    layout: ChunkLayout
+    plan: CodecPlan
+    fill: Any  # what GDAL reads for the file's missing (sparse) tiles: its nodata, else 0
+
+    @classmethod
+    def of(cls, url: str, ifd: IfdInfo, header: TiffHeader, limits: Limits) -> SourceArray:
+        layout, plan = plan_ifd(ifd, header, limits)
+        nodata = parse_nodata(ifd.geo.gdal_nodata, plan.dtype, where=where(url, ifd.index))
+        return cls(url, ifd, layout, plan, np.dtype(plan.dtype).type(0) if nodata is None else nodata)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.plan.dtype)
 
     @property
     def planes(self) -> int:
-        return self.array.shape[0] if self.array.ndim == 3 else 1
+        return self.layout.shape[0] if len(self.layout.shape) == 3 else 1
 
     @property
     def interleaved(self) -> bool:
         """Chunks hold every band (pixel-interleaved file): bands cannot be picked one by one."""
-        return self.array.ndim == 3 and self.array.chunks[0] > 1
+        return self.layout.interleaved_samples > 1
+
+    @property
+    def codec_key(self) -> str:
+        """What must be equal for chunks of two files to decode the same way in one array."""
+        return json.dumps([str(self.dtype), list(self.layout.chunks[-2:]), self.layout.interleaved_samples,
+                           self.plan.codecs], sort_keys=True, default=str)
+
+
+@dataclass(frozen=True, eq=False)
+class Assembled:
+    """One output array's manifest and shape; ``source`` (its first file) gives the codec chain."""
+
+    manifest: ChunkManifest
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dims: tuple[str, ...]
+    source: SourceArray
+    fill: Any
+
+    def array(self, attributes: dict[str, Any]) -> ManifestArray:
+        layout = dataclasses.replace(self.source.layout, shape=self.shape, chunks=self.chunks, dims=self.dims)
+        metadata = array_metadata(layout, self.source.plan, fill_value=self.fill, attributes=attributes)
+        return ManifestArray(metadata=metadata, chunkmanifest=self.manifest)
 
 
 async def read_document(url: str, registry: ObjectStoreRegistry, limits: Limits) -> bytes:
@@ -119,23 +154,6 @@ async def read_source_headers(urls: list[str], registry: ObjectStoreRegistry, li
     return dict(zip(urls, results))
 
 
-def _replace(meta: ArrayV3Metadata, *, shape: tuple[int, ...] | None = None, chunks: tuple[int, ...] | None = None,
-             dims: tuple[str, ...] | None = None, fill_value: Any = None,
-             attributes: dict[str, Any] | None = None) -> ArrayV3Metadata:
-    """``meta`` with some fields replaced (codecs and dtype untouched)."""
-    return ArrayV3Metadata(
-        shape=meta.shape if shape is None else shape,
-        data_type=meta.data_type,
-        chunk_grid={"name": "regular", "configuration": {"chunk_shape": meta.chunks if chunks is None else chunks}},
-        chunk_key_encoding=meta.chunk_key_encoding,
-        fill_value=meta.fill_value if fill_value is None else fill_value,
-        codecs=meta.codecs,
-        attributes=meta.attributes if attributes is None else attributes,
-        dimension_names=meta.dimension_names if dims is None else dims,
-        storage_transformers=None,
-    )
-
-
 def _band_fill(band: VrtBand, vrt: VrtDataset) -> Any:
     """What GDAL reads where no source writes: the band's NoDataValue, else 0."""
     nodata = parse_nodata(band.nodata, band.dtype, where=f"VRTRasterBand {band.number} of {vrt.url}")
@@ -149,8 +167,8 @@ def _same_fill(a: Any, b: Any) -> bool:
 
 def _windows(source: VrtSource, src_array: SourceArray, vrt: VrtDataset) -> tuple[Window, Window]:
     """SrcRect/DstRect with GDAL's defaults (whole source at (0, 0)), checked for exact placement."""
-    height, width = src_array.array.shape[-2:]
-    ch, cw = src_array.array.chunks[-2:]
+    height, width = src_array.layout.shape[-2:]
+    ch, cw = src_array.layout.chunks[-2:]
     src = source.src or Window(0, 0, width, height)
     dst = source.dst or Window(0, 0, src.x_size, src.y_size)
     label, url = source.label, vrt.url
@@ -187,61 +205,70 @@ def _windows(source: VrtSource, src_array: SourceArray, vrt: VrtDataset) -> tupl
     return src, dst
 
 
-def _piece(src_array: SourceArray, src: Window, planes: slice | int, fill: Any, label: str,
-           url: str) -> ManifestArray:
-    """The chunks of ``src`` (whole tiles) of the given plane(s) of a source, with the VRT band's fill value.
+def _block(src_array: SourceArray, src: Window, planes: slice | int, fill: Any, label: str, url: str) -> Block:
+    """The references of ``src`` (whole tiles) of the given plane(s) of a source.
 
-    ``planes`` is an int (one band of a single-band or band-separate file: a ``(y, x)`` piece) or a slice
-    (the bands of a pixel-interleaved file: a ``(band, y, x)`` piece).
+    ``planes`` is an int (one band of a single-band or band-separate file: a ``(y, x)`` block) or a slice
+    (the bands of a pixel-interleaved file: a ``(band, y, x)`` block).
     """
-    arr = src_array.array
-    ch, cw = arr.chunks[-2:]
+    layout = src_array.layout
+    ch, cw = layout.chunks[-2:]
     rows = slice(src.y_off // ch, math.ceil((src.y_off + src.y_size) / ch))
     cols = slice(src.x_off // cw, math.ceil((src.x_off + src.x_size) / cw))
-    m = arr.manifest
-    if arr.ndim == 2:
+    if layout.offsets.ndim == 2:
         index: tuple[Any, ...] = (rows, cols)
     elif isinstance(planes, int):
         index = (planes, rows, cols)
     else:
         index = (slice(None), rows, cols)
-    paths, offsets, lengths = m._paths[index], m._offsets[index], m._lengths[index]
-    source_fill = arr.metadata.fill_value
-    if (paths == "").any() and not _same_fill(source_fill, fill):
+    offsets, lengths = layout.offsets[index], layout.lengths[index]
+    if (lengths == 0).any() and not _same_fill(src_array.fill, fill):
         raise UnsupportedVrtError(
             f"{label} of {url}: the source has missing (sparse) tiles, which GDAL reads as the source's fill "
-            f"{source_fill!r} but the VRT band's fill is {fill!r}; write the source without sparse tiles")
-    if arr.ndim == 3 and not isinstance(planes, int):
-        shape, chunks, dims = (arr.shape[0], src.y_size, src.x_size), tuple(arr.chunks), ("band", "y", "x")
-    else:
-        shape, chunks, dims = (src.y_size, src.x_size), (ch, cw), ("y", "x")
-    manifest = ChunkManifest.from_arrays(paths=np.ascontiguousarray(paths), offsets=np.ascontiguousarray(offsets),
-                                         lengths=np.ascontiguousarray(lengths), validate_paths=False)
-    meta = _replace(arr.metadata, shape=shape, chunks=chunks, dims=dims, fill_value=fill, attributes={})
-    return ManifestArray(metadata=meta, chunkmanifest=manifest)
+            f"{src_array.fill!r} but the VRT band's fill is {fill!r}; write the source without sparse tiles")
+    shape = (layout.shape[0], src.y_size, src.x_size) if offsets.ndim == 3 else (src.y_size, src.x_size)
+    return Block(label=label, shape=shape, paths=src_array.url, offsets=np.ascontiguousarray(offsets, np.uint64),
+                 lengths=np.ascontiguousarray(lengths, np.uint64))
 
 
-def _stitched(placements: list[Placement], shape: tuple[int, ...], vrt: VrtDataset, what: str) -> ManifestArray:
+def _place(entries: list[tuple[Block, SourceArray, int, int]], shape: tuple[int, int], fill: Any, vrt: VrtDataset,
+           what: str) -> Assembled:
+    """Place the blocks (``stitch.place_blocks``) after checking that all sources decode alike."""
+    if not entries:
+        raise UnsupportedVrtError(f"{what} of {vrt.url} has no source: it is all nodata, which has no byte ranges "
+                                  "to reference")
+    first = entries[0][1]
+    problems: dict[str, list[str]] = {}
+    for block, source, _, _ in entries[1:]:
+        if source.codec_key != first.codec_key:
+            problems.setdefault(block.label, []).append(
+                f"dtype, tile size or codecs differ from {entries[0][0].label} ({source.dtype}, tiles "
+                f"{source.layout.chunks[-2:]}, codecs {[c.get('name') for c in source.plan.codecs]} vs "
+                f"{first.dtype}, {first.layout.chunks[-2:]}, {[c.get('name') for c in first.plan.codecs]})")
+    chunks = tuple(first.layout.chunks) if entries[0][0].offsets.ndim == 3 else tuple(first.layout.chunks[-2:])
     try:
-        return stitch(placements, shape=shape, attributes={})
+        if problems:
+            raise IncompatibleSourcesError.from_problems("cannot stitch", problems)
+        out_shape, manifest = place_blocks([(b, (), row, col) for b, _, row, col in entries], chunks, shape=shape)
     except IncompatibleSourcesError as exc:
         raise UnsupportedVrtError(f"the sources of {what} of {vrt.url} cannot be placed without computation: "
                                   f"{exc}") from exc
+    dims = ("band", "y", "x") if len(out_shape) == 3 else ("y", "x")
+    return Assembled(manifest, tuple(out_shape), chunks, dims, first, fill)
 
 
 def _check_dtype(source: VrtSource, src_array: SourceArray, band: VrtBand, vrt: VrtDataset) -> None:
-    dtype = src_array.array.metadata.data_type.to_native_dtype()
-    if np.dtype(dtype) != band.dtype:
+    if src_array.dtype != band.dtype:
         raise UnsupportedVrtError(
-            f"{source.label} of {vrt.url} needs data type conversion (source {np.dtype(dtype)}, band "
+            f"{source.label} of {vrt.url} needs data type conversion (source {src_array.dtype}, band "
             f"{band.dtype}); rebuild the VRT with the sources' data type")
 
 
 def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
-               urls: dict[str, SourceKey]) -> ManifestArray:
+               urls: dict[str, SourceKey]) -> Assembled:
     """One VRT band of single-band or band-separate sources as a ``(y, x)`` array."""
     fill = _band_fill(band, vrt)
-    placements = []
+    entries = []
     for source in band.sources:
         src_array = sources[urls[source.label]]
         _check_dtype(source, src_array, band, vrt)
@@ -254,16 +281,13 @@ def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, SourceAr
             raise UnsupportedVrtError(f"{source.label} of {vrt.url} reads SourceBand {source.band} of a file with "
                                       f"{src_array.planes} band(s)")
         src, dst = _windows(source, src_array, vrt)
-        piece = _piece(src_array, src, source.band - 1, fill, source.label, vrt.url)
-        placements.append(Placement(piece, row=dst.y_off, col=dst.x_off, label=source.label))
-    if not placements:
-        raise UnsupportedVrtError(f"VRTRasterBand {band.number} of {vrt.url} has no source: it is all nodata, which "
-                                  "has no byte ranges to reference")
-    return _stitched(placements, (vrt.height, vrt.width), vrt, f"VRTRasterBand {band.number}")
+        block = _block(src_array, src, source.band - 1, fill, source.label, vrt.url)
+        entries.append((block, src_array, dst.y_off, dst.x_off))
+    return _place(entries, (vrt.height, vrt.width), fill, vrt, f"VRTRasterBand {band.number}")
 
 
 def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
-                      urls: dict[str, SourceKey]) -> ManifestArray:
+                      urls: dict[str, SourceKey]) -> Assembled:
     """All bands of pixel-interleaved sources as one ``(band, y, x)`` array: band ``k`` must read band ``k``
     of the same files at the same places as band 1."""
     first = vrt.bands[0]
@@ -277,7 +301,7 @@ def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
                 f"VRTRasterBand {band.number} of {vrt.url} does not read band {band.number} of the same "
                 "pixel-interleaved files at the same places (dtype and nodata) as band 1; their tiles hold every "
                 "band, so bands cannot be recombined. Rewrite the sources with -co INTERLEAVE=BAND")
-    placements = []
+    entries = []
     for source in first.sources:
         src_array = sources[urls[source.label]]
         _check_dtype(source, src_array, first, vrt)
@@ -287,16 +311,16 @@ def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
                 f"bands to the files' bands 1..{len(vrt.bands)} in order (this file has {src_array.planes} band(s)"
                 f"{', not interleaved' if not src_array.interleaved else ''})")
         src, dst = _windows(source, src_array, vrt)
-        piece = _piece(src_array, src, slice(None), fill, source.label, vrt.url)
-        placements.append(Placement(piece, row=dst.y_off, col=dst.x_off, label=source.label))
-    return _stitched(placements, (len(vrt.bands), vrt.height, vrt.width), vrt, "the VRT's bands")
+        block = _block(src_array, src, slice(None), fill, source.label, vrt.url)
+        entries.append((block, src_array, dst.y_off, dst.x_off))
+    return _place(entries, (vrt.height, vrt.width), fill, vrt, "the VRT's bands")
 
 
-def stack_bands(arrays: list[ManifestArray], vrt: VrtDataset) -> ManifestArray:
+def stack_bands(arrays: list[Assembled], vrt: VrtDataset) -> Assembled:
     """``(y, x)`` band arrays as one ``(band, y, x)`` array (chunks of one band)."""
     first = arrays[0]
     for band, arr in zip(vrt.bands[1:], arrays[1:]):
-        if arr.metadata.to_dict() != first.metadata.to_dict():
+        if arr.source.codec_key != first.source.codec_key or not _same_fill(arr.fill, first.fill):
             raise UnsupportedVrtError(
                 f"VRTRasterBand {band.number} of {vrt.url} differs from band 1 in data type, nodata or codecs, so the "
                 "bands cannot share one (band, y, x) array; open it with VirtualVRT(bands='separate')")
@@ -306,9 +330,8 @@ def stack_bands(arrays: list[ManifestArray], vrt: VrtDataset) -> ManifestArray:
         lengths=np.stack([a.manifest._lengths for a in arrays]),
         validate_paths=False,
     )
-    meta = _replace(first.metadata, shape=(len(arrays), *first.shape), chunks=(1, *first.chunks),
-                    dims=("band", "y", "x"), fill_value=first.metadata.fill_value)
-    return ManifestArray(metadata=meta, chunkmanifest=manifest)
+    return Assembled(manifest, (len(arrays), *first.shape), (1, *first.chunks), ("band", "y", "x"), first.source,
+                     first.fill)
 
 
 def vrt_georeference(vrt: VrtDataset) -> IfdGeoref:
@@ -351,14 +374,13 @@ def _band_metadata(bands: tuple[VrtBand, ...], vrt: VrtDataset) -> GdalMetadata:
     return GdalMetadata(dataset=dict(vrt.metadata), bands=items)
 
 
-def _with_attributes(arr: ManifestArray, bands: tuple[VrtBand, ...], vrt: VrtDataset,
-                     georef: IfdGeoref) -> ManifestArray:
+def _with_attributes(arr: Assembled, bands: tuple[VrtBand, ...], vrt: VrtDataset, georef: IfdGeoref) -> ManifestArray:
     dtype = bands[0].dtype
     nodata = parse_nodata(bands[0].nodata, dtype)
     attrs = raster_attributes(_band_metadata(bands, vrt), nodata, dtype, arr.shape, georef, grid_mapping=True,
                               has_crs_keys=vrt.srs is not None,
                               georeferenced=vrt.srs is not None or vrt.geotransform is not None)
-    return ManifestArray(metadata=arr.metadata.update_attributes(attrs), chunkmanifest=arr.manifest)
+    return arr.array(attrs)
 
 
 def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[str, SourceKey], bands: BandLayout,
@@ -371,8 +393,7 @@ def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[
         if ifd is None:
             raise VrtFormatError(f"{vrt.url} reads GTIFF_DIR:{ifd_index + 1} of {url}, which has "
                                  f"{len(header.ifds)} directories")
-        array, plan = build_ifd_array(ifd, header, limits, georef=_NO_GEOREF)
-        sources[url, ifd_index] = SourceArray(url=url, array=array, custom_codecs=tuple(plan.custom_codecs))
+        sources[url, ifd_index] = SourceArray.of(url, ifd, header, limits)
     georef = vrt_georeference(vrt)
     interleaved = any(s.interleaved for s in sources.values())
     arrays: dict[str, ManifestArray] = {}
@@ -388,7 +409,7 @@ def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[
     else:
         arrays = {"0": _with_attributes(interleaved_array(vrt, sources, urls), vrt.bands, vrt, georef)}
     attrs: dict[str, Any] = store_attributes([])
-    custom = sorted({c for s in sources.values() for c in s.custom_codecs})
+    custom = sorted({c for s in sources.values() for c in s.plan.custom_codecs})
     attrs["virtual_geotiff"].update(custom_codecs=custom, portable=not custom)
     first = next(iter(arrays.values()))
     extra = georef_arrays(georef, first.shape, memory or InMemoryObjects.new(), with_xy=memory is not None)
