@@ -27,6 +27,10 @@ class InvalidArgumentError(VirtualGeoTiffError, ValueError):
     """A parser or builder argument is invalid; raised at construction, before any I/O."""
 
 
+class SourceReadError(VirtualGeoTiffError, OSError):
+    """Reading a source object failed after the retries (network faults, 5xx answers, access denied)."""
+
+
 class UnsafeUrlError(VirtualGeoTiffError, ValueError):
     """A path named inside a file (VRT source, sidecar) is absolute or resolves outside the allowed prefix."""
 

@@ -110,13 +110,21 @@ class RangeHTTPServer:
     """Serve ``root`` over HTTP with byte ranges, latency and fault injection, in a background thread.
 
     Use as a context manager (``with RangeHTTPServer(tmp_path) as server: server.url_for("a.tif")``) or
-    call ``start()``/``stop()``. ``faults`` may be changed while the server runs (``inject``/``clear``).
-    ``records`` lists every request when ``record=True`` (the default), for tests that count requests.
+    call ``start()``/``stop()``. With ``upstream="http://127.0.0.1:PORT"`` instead of a directory it is a
+    fault-injecting proxy: requests that no fault rule catches are forwarded as they are (e.g. to
+    ``S3Server``, whose S3Store then takes ``endpoint=proxy.url``). ``faults`` may be changed while the
+    server runs (``inject``/``clear``). ``records`` lists every request when ``record=True`` (the default),
+    for tests that count requests.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
-                 latency: float = 0.0, faults: Iterable[Fault] = (), record: bool = True) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 latency: float = 0.0, faults: Iterable[Fault] = (), record: bool = True,
+                 upstream: str | None = None) -> None:
+        if (root is None) == (upstream is None):
+            raise ValueError("RangeHTTPServer serves either a directory (root=) or a proxy to upstream=, not both")
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self._session: Any = None
+        self.root = Path(root if root is not None else os.devnull).resolve()
         self._root_str = str(self.root)
         self._resolved: dict[str, str] = {}
         self.host = host
@@ -146,6 +154,9 @@ class RangeHTTPServer:
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        if self._session is not None:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(10)
+            self._session = None
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -168,7 +179,7 @@ class RangeHTTPServer:
 
         async def setup() -> None:
             server = web.Server(self._handle, access_log=None)
-            self._runner = web.ServerRunner(server, handle_signals=False, access_log=None)
+            self._runner = web.ServerRunner(server, handle_signals=False, access_log=None, shutdown_timeout=0.25)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port, backlog=1024, reuse_address=True)
             await site.start()
@@ -257,9 +268,32 @@ class RangeHTTPServer:
                     slowed = fault.kind
                     break
                 return await self._inject(fault, request, method, path, rng)
-        response = self._answer(request, method, path, rng)
+        response = await self._respond(request, method, path, rng)
         self._note(method, path, rng, response.status, slowed)
         return response
+
+    async def _respond(self, request: Any, method: str, path: str, rng: str | None) -> Any:
+        return await self._forward(request) if self.upstream else self._answer(request, method, path, rng)
+
+    async def _forward(self, request: Any) -> Any:
+        """Relay ``request`` to ``upstream`` and its answer back (hop-by-hop headers dropped)."""
+        import aiohttp
+        from aiohttp import web
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(auto_decompress=False)
+        skip = {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade",
+                "proxy-connection"}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in skip}
+        headers["Host"] = request.headers.get("Host", "")
+        body = await request.read()
+        async with self._session.request(request.method, self.upstream + request.raw_path, headers=headers,
+                                         data=body or None, allow_redirects=False) as upstream:
+            data = await upstream.read()
+            out = {k: v for k, v in upstream.headers.items() if k.lower() not in skip}
+            if request.method == "HEAD" and "Content-Length" in upstream.headers:
+                out["Content-Length"] = upstream.headers["Content-Length"]
+            return web.Response(status=upstream.status, body=data, headers=out)
 
     async def _inject(self, fault: Fault, request: Any, method: str, path: str, rng: str | None) -> Any:
         from aiohttp import web
@@ -272,7 +306,7 @@ class RangeHTTPServer:
             request.transport.close()
             raise _Dropped()
         # truncate: a correct status line and Content-Length, then half the body and a closed connection
-        response = self._answer(request, method, path, rng)
+        response = await self._respond(request, method, path, rng)
         self._note(method, path, rng, response.status, fault.kind)
         body = response.body or b""
         stream = web.StreamResponse(status=response.status, headers=response.headers)

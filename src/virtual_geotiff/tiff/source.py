@@ -18,11 +18,17 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import LimitExceededError, TiffFormatError
+from ..errors import LimitExceededError, SourceReadError, TiffFormatError
 from ..sources import SourceStamp
 
 #: Retry transient object-store errors this many times (with exponential backoff) before giving up.
 DEFAULT_RETRIES = 3
+#: Seconds before the first retry; doubled after each (0.2, 0.4, 0.8 s for the default 3 retries).
+DEFAULT_BACKOFF = 0.2
+
+
+class _PastEnd(Exception):
+    """The requested range starts at or after the object's end."""
 
 
 @dataclass
@@ -69,21 +75,10 @@ class CachedRangeReader:
                 f"(asked for bytes {start}-{end}); raise VirtualTIFF(limits=Limits(max_header_bytes=...)) "
                 "if this file is legitimate"
             )
-        delay = 0.2
-        for attempt in range(self.retries + 1):
-            try:
-                data = await self._get(start, end)
-                break
-            except FileNotFoundError:
-                raise
-            except Exception as exc:
-                if _is_range_past_end(exc):  # the object ends before `start`
-                    data = b""
-                    break  # obstore raises a family of errors; transient ones are retried
-                if attempt == self.retries or not _is_transient(exc):
-                    raise
-                await asyncio.sleep(delay)
-                delay *= 2
+        try:
+            data = await self._with_retries(f"bytes {start}-{end}", lambda: self._get(start, end))
+        except _PastEnd:  # the object ends before `start`
+            data = b""
         data = bytes(data)
         self.stats.requests += 1
         self.stats.bytes += len(data)
@@ -91,6 +86,34 @@ class CachedRangeReader:
             self.eof = start + len(data)
         self._segments.append((start, data))
         return data
+
+    async def _with_retries(self, what: str, call: Any) -> Any:
+        """``await call()``, retrying transient errors (timeouts, dropped connections, 5xx) with exponential
+        backoff; after the last attempt a ``SourceReadError`` names the URL, the range and the attempts.
+
+        Missing objects (``FileNotFoundError``) are raised as they are: callers treat them specially (a
+        missing ``.ovr`` sidecar is not an error).
+        """
+        delay = DEFAULT_BACKOFF
+        for attempt in range(1, self.retries + 2):
+            try:
+                return await call()
+            except FileNotFoundError:
+                raise
+            except Exception as exc:
+                if _is_range_past_end(exc):
+                    raise _PastEnd() from exc
+                transient = _is_transient(exc)
+                if attempt > self.retries or not transient:
+                    how = (f"after {attempt} attempts (transient errors, retried with exponential backoff)"
+                           if transient else f"after {attempt} attempt(s) (not retried: the error is not transient)")
+                    raise SourceReadError(
+                        f"reading {what} of {self.url} failed {how}: {_first_line(exc)}; check the URL, the "
+                        "registered store's credentials and endpoint, and that the server is reachable"
+                    ) from exc
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
 
     async def _get(self, start: int, end: int) -> Any:
         """One range GET; the first goes through ``get_async`` (when the store has it) to keep its metadata."""
@@ -198,7 +221,7 @@ class CachedRangeReader:
     async def size(self) -> int:
         """The object's size in bytes: known once a read reached its end, else asked with one HEAD."""
         if self.eof is None:
-            meta = await self.store.head_async(self.path)
+            meta = await self._with_retries("the size (HEAD)", lambda: self.store.head_async(self.path))
             self.stats.requests += 1
             self.eof = int(meta["size"])
         return self.eof
@@ -219,12 +242,28 @@ def _is_range_past_end(exc: Exception) -> bool:
     """Local stores say 'Requested range was invalid', memory stores 'Invalid range ... StartTooLarge',
     HTTP/S3 answer 416 for a range past the end."""
     text = str(exc).lower()
-    return any(word in text for word in ("range was invalid", "416", "range not satisfiable", "starttoolarge"))
+    # not a bare "416": URLs with port 41600-41699 contain it
+    return any(word in text for word in ("range was invalid", "status code: 416", "range not satisfiable",
+                                         "invalidrange", "starttoolarge"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+#: obstore exception types that no retry can fix.
+_PERMANENT_ERRORS = frozenset({"PermissionDeniedError", "UnauthenticatedError", "NotFoundError", "InvalidPathError",
+                               "NotSupportedError", "PreconditionError", "NotModifiedError", "AlreadyExistsError"})
 
 
 def _is_transient(exc: Exception) -> bool:
-    """Errors worth retrying: timeouts, dropped connections and 5xx answers."""
+    """Errors worth retrying: timeouts, dropped connections and 5xx answers (never access or path errors,
+    whose long messages may mention a connection or a number that looks like a status)."""
+    if type(exc).__name__ in _PERMANENT_ERRORS or isinstance(exc, PermissionError):
+        return False
     text = f"{type(exc).__name__} {exc}".lower()
     return any(word in text for word in ("timeout", "timed out", "connection", "reset", " 500", " 502",
                                          " 503", " 504", "internal server error", "service unavailable",
-                                         "slow down", "broken pipe", "incomplete"))
+                                         "slow down", "broken pipe", "incomplete", "error sending request",
+                                         "body error"))
