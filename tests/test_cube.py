@@ -118,6 +118,10 @@ def test_bands_of_multiband_files(tmp_path):
     chunky = write_grid(tmp_path / "chunky", 1, 1, count=3, interleave="pixel")
     with pytest.raises(InvalidArgumentError, match="pixel-interleaved"):
         open_virtual_cube(chunky, make_registry(), bands=[1])
+    with pytest.raises(InvalidArgumentError, match="pixel-interleaved"):
+        open_virtual_cube(chunky, make_registry(), bands=[3, 2, 1])
+    every = open_virtual_cube(chunky, make_registry(), bands=[1, 2, 3]).dataset
+    np.testing.assert_array_equal(read_cube(every), tile_data(0, 0, count=3))
 
 
 def test_bbox_is_widened_to_whole_chunks(tmp_path):

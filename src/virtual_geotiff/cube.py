@@ -102,7 +102,7 @@ class SourceEntry:
 
     url: str
     stamp: SourceStamp | None
-    ifd: IfdInfo  # offsets/byte counts emptied (they live in ``layout``); kept for attributes
+    ifd: IfdInfo  # for attributes (shipped from executors without its offsets: they live in ``layout``)
     layout: ChunkLayout
     plan: CodecPlan
     transform: GeoTransform | None
@@ -131,8 +131,7 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
     grid_key = f"{wkt}|point={georef.pixel_is_point}"
     codec_key = json.dumps([str(plan.dtype), list(layout.chunks), list(layout.dims), list(layout.shape[:-2]),
                             plan.codecs], sort_keys=True, default=str)
-    light = dataclasses.replace(ifd, offsets=_EMPTY, byte_counts=_EMPTY)
-    return SourceEntry(url=header.url, stamp=header.stamp, ifd=light, layout=layout, plan=plan,
+    return SourceEntry(url=header.url, stamp=header.stamp, ifd=ifd, layout=layout, plan=plan,
                        transform=georef.transform if georef.has_xy else None, grid_key=grid_key,
                        codec_key=codec_key, georef=georef)
 
@@ -162,7 +161,8 @@ async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, 
 def scan_batch(urls: Sequence[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
                concurrency: int) -> list[SourceEntry | FailedSource]:
     """Scan ``urls`` on one event loop (what each executor task runs). Entries keep their georeferencing
-    only for the first file of each grid, so a batch pickles one CRS per grid rather than one per file."""
+    only for the first file of each grid, so a batch pickles one CRS per grid rather than one per file, and
+    their IFD without its offsets and byte counts (the layout holds them)."""
     from ._sync import run_sync
 
     crs_keys: dict[int, str] = {}
@@ -171,8 +171,9 @@ def scan_batch(urls: Sequence[str], registry: ObjectStoreRegistry, limits: Limit
     seen: set[str] = set()
     for i, entry in enumerate(results):
         if isinstance(entry, SourceEntry):
-            if entry.grid_key in seen:
-                results[i] = dataclasses.replace(entry, georef=None)
+            light = dataclasses.replace(entry.ifd, offsets=_EMPTY, byte_counts=_EMPTY)
+            georef = None if entry.grid_key in seen else entry.georef
+            results[i] = dataclasses.replace(entry, ifd=light, georef=georef)
             seen.add(entry.grid_key)
     return results
 
@@ -526,7 +527,9 @@ def _band_selection(entries: list[SourceEntry], bands: Sequence[Any] | None) -> 
         raise InvalidArgumentError(f"bands must be 1-based band numbers, got {bands!r}") from None
     if index.size == 0 or index.min() < 0 or index.max() >= count:
         raise InvalidArgumentError(f"bands {list(bands)} out of range: the files have bands 1..{count}")
-    if layout.chunks[0] != 1 and index.size != count:
+    if layout.chunks[0] != 1:
+        if index.tolist() == list(range(count)):
+            return None  # every band in file order: nothing to select
         raise InvalidArgumentError(
             f"bands= cannot pick bands of {entries[0].url}: it stores bands pixel-interleaved "
             "(PlanarConfiguration=1), so every chunk holds all of them; rewrite with "
@@ -584,9 +587,7 @@ def _assemble(entries: list[SourceEntry], values: list[Any] | None, stack_dim: s
     fill_value, attrs = _cube_attributes(used, (height, width), georef, band_index)
 
     dims = ((stack_dim,) if stack_dim is not None else ()) + tuple(layout0.dims)
-    cube_chunks = ((1,) if stack_dim is not None else ()) + tuple(
-        (len(band_index) if band_index is not None and layout0.chunks[0] != 1 else layout0.chunks[0])
-        if d == "band" else layout0.chunks[i] for i, d in enumerate(layout0.dims))
+    cube_chunks = ((1,) if stack_dim is not None else ()) + tuple(layout0.chunks)
     cube_layout = dataclasses.replace(layout0, shape=out_shape, chunks=cube_chunks, dims=dims)
     metadata = array_metadata(cube_layout, first.plan, fill_value=fill_value, attributes=attrs)
     variable = ManifestArray(metadata=metadata, chunkmanifest=manifest).to_virtual_variable()
