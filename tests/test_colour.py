@@ -154,3 +154,18 @@ def test_lerc_internal_mask_reads_as_rasterio(tmp_path, registry, dtype, nodata)
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(ours, ds.read(1))
     np.testing.assert_array_equal(ours, data)
+
+
+def test_subsampled_ycbcr_strips_are_refused_as_ycbcr_not_as_truncated(tmp_path, registry):
+    """A 2x1-subsampled uncompressed strip is shorter than width x rows x 3 bytes: the refusal names YCbCr."""
+    path = tmp_path / "ycbcr21.tif"
+    tifffile.imwrite(path, RNG.integers(0, 256, (16, 16, 3), dtype=np.uint8), photometric="rgb", rowsperstrip=16)
+    raw = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        photometric_at, counts_at = tags[262].valueoffset, tags[279].valueoffset
+    raw[photometric_at:photometric_at + 2] = (6).to_bytes(2, "little")
+    raw[counts_at:counts_at + 4] = (16 * 16 * 2).to_bytes(4, "little")  # 2x1 subsampled: 2 bytes per pixel
+    path.write_bytes(bytes(raw))
+    with pytest.raises(UnsupportedTiffError, match=r"YCbCr.*YCbCrSubSampling=2x2.*gdal_translate"):
+        open_array(path, registry)

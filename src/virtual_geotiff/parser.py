@@ -42,7 +42,7 @@ from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from . import __version__
 from ._sync import run_sync
-from .codecs.registry import PORTABLE_CODECS, CodecPlan, plan_codecs, sample_dtype
+from .codecs.registry import PORTABLE_CODECS, CodecPlan, check_supported, plan_codecs, sample_dtype
 from .colour import colour_attributes
 from .errors import InvalidArgumentError, TiffFormatError, where
 from .geo import IfdGeoref, georeference, inherits_georeferencing, rescaled
@@ -85,6 +85,7 @@ async def read_header(url: str, registry: ObjectStoreRegistry, limits: Limits) -
 
 def plan_ifd(ifd: IfdInfo, header: TiffHeader, limits: Limits) -> tuple[ChunkLayout, CodecPlan]:
     """Layout and codec chain of one IFD (the two steps every entry point shares)."""
+    check_supported(ifd, header.url)
     dtype = sample_dtype(ifd, header.url)
     layout = plan_layout(ifd, header.url, limits, dtype.itemsize)
     check_chunks_in_object(ifd, layout, header.stamp.size if header.stamp else None, where(header.url, ifd.index))

@@ -147,14 +147,8 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     """Map the tags of ``ifd`` to a dtype and codec chain; refuse what cannot be decoded exactly."""
     loc = where(url, ifd.index)
     compression = ifd.compression
-    if compression != Compression.NONE and compression not in _BYTE_CODECS and compression not in _IMAGE_CODECS:
-        # Named first: an unsupported compression is the root cause even when other tags are unusual too.
-        hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` "
-                          "(or ZSTD)")
-        raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
-                                   f"supported; {hint}")
+    check_supported(ifd, url)
     dtype = sample_dtype(ifd, url)
-    _refuse_unsupported_layouts(ifd, loc)
 
     decompress: list[CodecJSON]  # in decode order
     if compression == Compression.NONE:
@@ -227,6 +221,23 @@ def _shortest_chunk_rows(layout: ChunkLayout) -> int:
     return layout.shape[-2] - (layout.grid_shape[-2] - 1) * rows if layout.short_last_chunk else rows
 
 
+def check_supported(ifd: IfdInfo, url: str) -> None:
+    """Refuse, by name, a compression or storage (Orientation, non-JPEG YCbCr) this library cannot map.
+
+    Runs before the chunk layout is planned: a subsampled YCbCr strip is legitimately shorter than
+    ``width x rows x samples`` bytes, which the layout check would otherwise report as truncation.
+    """
+    loc = where(url, ifd.index)
+    compression = ifd.compression
+    if compression != Compression.NONE and compression not in _BYTE_CODECS and compression not in _IMAGE_CODECS:
+        # Named first: an unsupported compression is the root cause even when other tags are unusual too.
+        hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` "
+                          "(or ZSTD)")
+        raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
+                                   f"supported; {hint}")
+    _refuse_unsupported_layouts(ifd, loc)
+
+
 def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:
     if ifd.orientation not in (0, 1):
         raise UnsupportedTiffError(
@@ -234,9 +245,11 @@ def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:
             "that to virtual chunks is not supported; rewrite it with `gdal_translate` (which applies it)"
         )
     if ifd.photometric == Photometric.YCBCR and ifd.compression != Compression.JPEG:
+        h, v = ifd.ycbcr_subsampling
         raise UnsupportedTiffError(
-            f"Photometric=YCbCr without JPEG compression in {loc} is not supported (the samples would need "
-            "chroma upsampling and colour conversion); rewrite it with `gdal_translate -co PHOTOMETRIC=RGB`"
+            f"Photometric=YCbCr without JPEG compression (YCbCrSubSampling={h}x{v}) in {loc} is not supported: "
+            "the samples need chroma upsampling and colour conversion, which GDAL does through libtiff's RGBA "
+            "interface; rewrite it as RGB with `gdal_translate -co PHOTOMETRIC=RGB in.tif out.tif`"
         )
 
 
