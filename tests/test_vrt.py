@@ -530,3 +530,31 @@ def test_open_virtual_dataset_then_write_the_vrt_back(tmp_path: Path) -> None:
         np.testing.assert_array_equal(src.read(), mosaic)
         assert src.crs == CRS.from_epsg(EPSG) and src.transform == from_origin(X0, Y0, RES, RES)
         assert src.nodata == 0
+
+
+def test_geographic_crs_axis_order_both_ways(tmp_path: Path) -> None:
+    """EPSG:4326 (latitude first in the CRS): GDAL writes dataAxisToSRSAxisMapping="2,1"; the reader honours
+    it, refuses an authority-order mapping, and the writer writes it back."""
+    import virtualizarr
+
+    from virtual_geotiff import VirtualTIFF
+
+    path = tmp_path / "geo.tif"
+    data = np.arange(64 * 96, dtype="int16").reshape(1, 64, 96)
+    with rasterio.open(path, "w", driver="GTiff", width=96, height=64, count=1, dtype="int16", crs="EPSG:4326",
+                       transform=from_origin(10.0, 50.0, 0.01, 0.01), tiled=True, blockxsize=32,
+                       blockysize=32) as dst:
+        dst.write(data)
+    vrt = tmp_path / "geo.vrt"
+    rasterio.shutil.copy(path, vrt, driver="VRT")
+    assert 'dataAxisToSRSAxisMapping="2,1"' in vrt.read_text()
+    assert_matches_rasterio(open_vrt(vrt, mask_and_scale=False), vrt)
+    vds = virtualizarr.open_virtual_dataset(f"file://{path}", registry=registry(), parser=VirtualTIFF(ifd=0))
+    written = write_vrts(vds, tmp_path / "out", registry(), variable="0")[None]
+    assert 'dataAxisToSRSAxisMapping="2,1"' in written.read_text()
+    with rasterio.open(written) as src, rasterio.open(path) as ref:
+        assert src.crs == ref.crs and src.transform == ref.transform
+        np.testing.assert_array_equal(src.read(), data)
+    _edit(vrt, 'dataAxisToSRSAxisMapping="2,1"', 'dataAxisToSRSAxisMapping="1,2"')
+    with pytest.raises(UnsupportedVrtError, match="axis order"):
+        open_vrt(vrt)
