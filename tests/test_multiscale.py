@@ -152,6 +152,31 @@ def test_cog_levels_and_masks_match_rasterio(tmp_path, count):
     assert group["0/mask"].chunks == group["0/0"].chunks[-2:] == (64, 64)
 
 
+def test_jpeg_cog_driver_with_mask_at_every_level(tmp_path):
+    """What `gdal_translate -of COG -co COMPRESS=JPEG` makes of an RGB image with a mask: YCbCr JPEG levels
+    (38 x 25 is 37 x 25 here: the COG driver rounds down) and a 1-bit deflate mask IFD per level."""
+    import rasterio.shutil
+
+    source = tmp_path / "src.tif"
+    # grey content in RGB: GDAL's JPEG chroma upsampling can differ from libjpeg-turbo's on colour edges
+    # (README, JPEG row; pixels there are checked against tifffile); this test is about levels and masks
+    gradient = np.add.outer(np.arange(HEIGHT), np.arange(WIDTH)) % 256
+    write(source, count=3, dtype="uint8", photometric="RGB", tiled=False, compress=None, blockxsize=None,
+          blockysize=None, data=np.stack([gradient] * 3).astype("uint8"))
+    path = tmp_path / "jpeg_cog.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        rasterio.shutil.copy(source, path, driver="COG", compress="JPEG", blocksize=64,
+                             overview_resampling="nearest")
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.YCBCR
+        assert sum(page.tags["NewSubfileType"].value == 5 for page in tif.pages[1:]) == 3
+    tree = open_tree(path)
+    assert [tree[name]["0"].shape for name in tree.children] == [(3, 300, 200), (3, 150, 100), (3, 75, 50),
+                                                                 (3, 37, 25)]
+    for level, name in enumerate(tree.children):
+        assert_level_matches_rasterio(tree[name].to_dataset(), path, level, masked=True)
+
+
 def test_multiscales_attribute(tmp_path):
     path = tmp_path / "cog.tif"
     write(path, internal=(2, 4, 8))
