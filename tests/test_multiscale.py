@@ -21,6 +21,7 @@ import rioxarray
 import tifffile
 import xarray as xr
 import zarr
+from affine import Affine
 from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
@@ -62,7 +63,7 @@ def mask_pattern() -> np.ndarray:
 
 def write(path: Path, *, count: int = 1, dtype: str = "uint16", mask: bool = True, internal: tuple[int, ...] = (),
           external: tuple[int, ...] = (), nodata=None, crs="EPSG:32633", data=None, scale_offset=None,
-          **profile) -> np.ndarray:
+          tags=None, **profile) -> np.ndarray:
     """A tiled GeoTIFF (internal mask, internal overviews ``internal``, ``.ovr`` overviews ``external``)."""
     data = image(count, dtype) if data is None else data
     kwargs = dict(driver="GTiff", width=WIDTH, height=HEIGHT, count=count, dtype=dtype, tiled=True, blockxsize=64,
@@ -73,6 +74,8 @@ def write(path: Path, *, count: int = 1, dtype: str = "uint16", mask: bool = Tru
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "w", **kwargs) as dst:
+            if tags:
+                dst.update_tags(**tags)
             dst.write(data)
             if scale_offset:
                 dst.scales, dst.offsets = (scale_offset[0],) * count, (scale_offset[1],) * count
@@ -175,6 +178,31 @@ def test_jpeg_cog_driver_with_mask_at_every_level(tmp_path):
                                                                  (3, 37, 25)]
     for level, name in enumerate(tree.children):
         assert_level_matches_rasterio(tree[name].to_dataset(), path, level, masked=True)
+
+
+@pytest.mark.parametrize("kwargs", [
+    pytest.param({"crs": "EPSG:4326", "transform": from_origin(10, 50, 0.001, 0.001), "external": (2, 4)},
+                 id="wgs84-ovr"),
+    pytest.param({"crs": "+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +datum=WGS84 +units=m",
+                  "internal": (2, 4)}, id="custom-lcc"),
+    pytest.param({"tags": {"AREA_OR_POINT": "Point"}, "internal": (2, 4)}, id="pixel-is-point"),
+    pytest.param({"transform": Affine(10, 2, 500_000, 1, -10, 4_000_000), "internal": (2,)}, id="rotated"),
+])
+def test_georeferencing_of_every_level(tmp_path, kwargs):
+    path = tmp_path / "geo.tif"
+    write(path, **kwargs)
+    tree = open_tree(path)
+    rotated = "transform" in kwargs and kwargs["transform"].b != 0
+    for level, name in enumerate(tree.children):
+        ds = tree[name].to_dataset()
+        if rotated:  # transform kept, no 1-D x/y (rioxarray builds 2-D xc/yc)
+            with rasterio.open(path, **rasterio_kwargs(level)) as src:
+                np.testing.assert_allclose(tuple(ds.rio.transform())[:6], tuple(src.transform)[:6], rtol=0,
+                                           atol=ATOL)
+                np.testing.assert_array_equal(ds["mask"].values, src.read_masks(1))
+            assert "x" not in ds and ds["0"].attrs["georef_status"] == "rotated"
+        else:
+            assert_level_matches_rasterio(ds, path, level, masked=level == 0 or "internal" in kwargs)
 
 
 def test_multiscales_attribute(tmp_path):

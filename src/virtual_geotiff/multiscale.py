@@ -196,12 +196,15 @@ async def read_sidecar(url: str, registry: ObjectStoreRegistry, limits: Limits) 
 # ---------------------------------------------------------------------------------------------- arrays
 
 
-def _with_dataset_metadata(ifd: IfdInfo, main: IfdInfo) -> IfdInfo:
+def with_dataset_metadata(ifd: IfdInfo, main: IfdInfo) -> IfdInfo:
     """``ifd`` carrying ``main``'s nodata and GDAL metadata: GDAL gives overviews the dataset's."""
     if ifd is main:
         return ifd
     geo = dataclasses.replace(ifd.geo, gdal_nodata=main.geo.gdal_nodata, gdal_metadata=main.geo.gdal_metadata)
     return dataclasses.replace(ifd, geo=geo)
+
+
+_with_dataset_metadata = with_dataset_metadata  # the name cube.py imported first
 
 
 def mask_array(level: Level, limits: Limits) -> tuple[ManifestArray, CodecPlan]:
@@ -226,7 +229,7 @@ def level_group(level: Level, main: IfdInfo, limits: Limits, memory: Any, name: 
     """Arrays, attributes and codec plans of one level (a child group, or the root with ``overview_level=``)."""
     from .parser import build_ifd_array, georef_arrays
 
-    image, plan = build_ifd_array(_with_dataset_metadata(level.ifd, main), level.header, limits,
+    image, plan = build_ifd_array(with_dataset_metadata(level.ifd, main), level.header, limits,
                                   georef=level.georef, grid_mapping=True)
     arrays = {IMAGE: image}
     plans = [plan]
