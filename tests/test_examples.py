@@ -50,9 +50,8 @@ def test_publish_icechunk(tmp_path):
 
 def test_quicklook_png(tmp_path):
     pytest.importorskip("matplotlib")
-    out = run_example("quicklook_png.py", "--out", str(tmp_path), "--ifd", "2")
-    png = tmp_path / "quicklook_ifd2.png"
+    out = run_example("quicklook_png.py", "--out", str(tmp_path), "--overview-level", "1")
+    png = tmp_path / "quicklook_overview1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # IFD 2 is rasterio's overview_level=1 (IFD 1 is overview_level=0).
     assert printed_sum(out) == rasterio_sum(tmp_path / "sample.tif", None, overview_level=1)
     assert "256 x 256 px" in out and np.isfinite(printed_sum(out))

@@ -613,9 +613,12 @@ def publish(dataset: xr.Dataset, target: Any, *, sources: Mapping[str, SourceSta
         (nothing is committed); with ``allow_skipped=True`` they are recorded in the commit message and
         metadata.
 
-    Raises ``InvalidArgumentError`` before writing anything when a source has no stamp or lies outside every
-    virtual chunk container; any later failure discards the session's changes (when the session is ours or
-    was clean) and raises, so nothing is committed.
+    Raises
+    ------
+    InvalidArgumentError
+        Before writing anything, when a source has no stamp or lies outside every virtual chunk container.
+        Any later failure discards the session's changes (when the session is ours or was clean) and
+        raises, so nothing is committed.
     """
     return _write(dataset, target, verb="publish", sources=sources, registry=registry, branch=branch, group=group,
                   message=message, skipped=skipped, allow_skipped=allow_skipped, metadata=metadata, dim=time_dim,
