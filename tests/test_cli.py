@@ -48,3 +48,31 @@ def test_not_a_tiff_exit_code(tmp_path):
     result = run_cli("inspect", str(path))
     assert result.returncode == 1
     assert "not a TIFF" in result.stderr
+
+
+def test_errors_say_what_to_do_next(tmp_path):
+    """Damaged files and unsupported features name a next step (re-copy, gdal_translate), not just the fault."""
+    import obstore
+    import pytest
+    from obspec_utils.registry import ObjectStoreRegistry
+
+    from virtual_geotiff import TiffFormatError, UnsupportedTiffError, VirtualTIFF
+
+    registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, np.zeros((64, 64), "u2"), compression="zlib", tile=(32, 32))
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.tif"
+    truncated.write_bytes(data[:20])  # header + the start of IFD 0
+    with pytest.raises(TiffFormatError, match=r"re-copy the file from its source.*gdal_translate -of COG"):
+        VirtualTIFF()(url=truncated.as_uri(), registry=registry)
+
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) - 100])  # tiles end past the end of the object
+    with pytest.raises(TiffFormatError, match="re-copy the file"):
+        VirtualTIFF()(url=cut.as_uri(), registry=registry)
+
+    flipped = tmp_path / "flipped.tif"
+    tifffile.imwrite(flipped, np.zeros((8, 8), "u1"), extratags=[(274, 3, 1, 3, True)])  # Orientation=3
+    with pytest.raises(UnsupportedTiffError, match="gdal_translate"):
+        VirtualTIFF()(url=flipped.as_uri(), registry=registry)

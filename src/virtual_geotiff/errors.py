@@ -35,6 +35,14 @@ class UnsafeUrlError(VirtualGeoTiffError, ValueError):
     """A path named inside a file (VRT source, sidecar) is absolute or resolves outside the allowed prefix."""
 
 
+#: What to do about a damaged file (appended to TiffFormatError messages about truncation/corruption).
+CORRUPT_HINT = ("re-copy the file from its source (an interrupted upload or download is the usual cause) or, if GDAL "
+                "still opens it, rewrite it with `gdal_translate -of COG in.tif out.tif`")
+#: What to do when a chunk read at read time does not match the references (the file changed since the build).
+STALE_HINT = ("if the file changed after the references were built, rebuild them (`virtual-geotiff verify REPO` "
+              "lists changed files)")
+
+
 def where(url: str, ifd: int | None = None) -> str:
     """The location phrase used by every message: ``IFD 2 of file:///data/x.tif``."""
     return f"IFD {ifd} of {url}" if ifd is not None else url

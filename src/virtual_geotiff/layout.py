@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import LimitExceededError, TiffFormatError, where
+from .errors import CORRUPT_HINT, LimitExceededError, TiffFormatError, where
 from .limits import Limits
 from .tiff.reader import IfdInfo
 from .tiff.tags import Compression, PlanarConfig
@@ -48,20 +48,21 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
     """The chunk layout of ``ifd``; raises TiffFormatError when its tags disagree with each other."""
     loc = where(url, ifd.index)
     if ifd.width <= 0 or ifd.height <= 0:
-        raise TiffFormatError(f"{loc} has an empty image ({ifd.width} x {ifd.height} pixels)")
+        raise TiffFormatError(f"{loc} has an empty image ({ifd.width} x {ifd.height} pixels); {CORRUPT_HINT}")
     spp = ifd.samples_per_pixel
     if spp <= 0:
-        raise TiffFormatError(f"{loc} has SamplesPerPixel={spp}")
+        raise TiffFormatError(f"{loc} has SamplesPerPixel={spp}; {CORRUPT_HINT}")
     if spp > 1 and ifd.planar not in (PlanarConfig.CONTIG, PlanarConfig.SEPARATE):
-        raise TiffFormatError(f"{loc} has PlanarConfiguration={ifd.planar} (TIFF defines 1 and 2); the file is corrupt")
+        raise TiffFormatError(f"{loc} has PlanarConfiguration={ifd.planar} (TIFF defines 1 and 2); the file is "
+                              f"corrupt: {CORRUPT_HINT}")
     if ifd.is_tiled:
         ch, cw = ifd.tile_height, ifd.tile_width
         if not ch or not cw or ch <= 0 or cw <= 0:
-            raise TiffFormatError(f"{loc} has an invalid tile size {cw} x {ch}")
+            raise TiffFormatError(f"{loc} has an invalid tile size {cw} x {ch}; {CORRUPT_HINT}")
     else:
         ch, cw = ifd.rows_per_strip, ifd.width
         if ch <= 0:
-            raise TiffFormatError(f"{loc} has RowsPerStrip={ch}")
+            raise TiffFormatError(f"{loc} has RowsPerStrip={ch}; {CORRUPT_HINT}")
     down, across = _ceil_div(ifd.height, ch), _ceil_div(ifd.width, cw)
     separate = spp > 1 and ifd.planar == PlanarConfig.SEPARATE
     planes = spp if separate else 1
@@ -83,7 +84,7 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         raise TiffFormatError(
             f"{loc} lists {offsets.size} {what[:-1]} offsets and {lengths.size} byte counts, but its size "
             f"({ifd.width} x {ifd.height}, {what} of {cw} x {ch}, {planes} plane(s)) needs {expected}; "
-            "the file is truncated or corrupt"
+            f"the file is truncated or corrupt: {CORRUPT_HINT}"
         )
     # Extra entries beyond the grid are ignored, as libtiff and tifffile do.
     offsets, lengths = offsets[:expected], lengths[:expected].copy()
@@ -131,7 +132,7 @@ def check_chunks_in_object(ifd: IfdInfo, layout: ChunkLayout, size: int | None, 
         raise TiffFormatError(
             f"{loc}: chunk {index} (TIFF order) spans bytes {offset}-{offset + length} but the object has only "
             f"{size} bytes ({int(past.sum())} chunk(s) end past it); the file is truncated or its offsets/byte "
-            "counts are corrupt"
+            f"counts are corrupt: {CORRUPT_HINT}"
         )
 
 
@@ -156,6 +157,6 @@ def _check_uncompressed_lengths(ifd: IfdInfo, lengths: np.ndarray, ch: int, cw: 
         raise TiffFormatError(
             f"{loc}: uncompressed {'tile' if ifd.is_tiled else 'strip'} {index} holds "
             f"{int(lengths[plane, row, col])} bytes but needs {int(expected[0, row, 0])}; the file is "
-            "truncated or its byte counts are corrupt"
+            f"truncated or its byte counts are corrupt: {CORRUPT_HINT}"
         )
     return np.where(present, np.minimum(lengths, expected), 0).astype(np.uint64)

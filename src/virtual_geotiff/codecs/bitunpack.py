@@ -17,7 +17,7 @@ from typing import ClassVar
 import imagecodecs
 import numpy as np
 
-from ..errors import TiffFormatError
+from ..errors import STALE_HINT, TiffFormatError
 from ._base import TiffArrayBytesDecoder
 
 
@@ -44,7 +44,7 @@ class BitUnpackCodec(TiffArrayBytesDecoder):
         if rows < self.min_rows:
             raise TiffFormatError(
                 f"a {self.bits}-bit chunk holds {rows} full rows of {row_bytes} bytes ({data.size} bytes), fewer "
-                f"than the {self.min_rows} rows even the shortest chunk has; the chunk is corrupt"
+                f"than the {self.min_rows} rows even the shortest chunk has; the chunk is corrupt; {STALE_HINT}"
             )
         out = np.zeros(total, dtype=dtype)
         if rows:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import imagecodecs
 import numpy as np
 
-from ..errors import TiffFormatError
+from ..errors import STALE_HINT, TiffFormatError
 from ._base import TiffArrayBytesDecoder, chunk_nbytes
 
 
@@ -32,7 +32,7 @@ class FloatingPointPredictorCodec(TiffArrayBytesDecoder):
         if data.size != chunk_nbytes(spec):
             raise TiffFormatError(
                 f"floating-point predictor: chunk holds {data.size} bytes, expected {chunk_nbytes(spec)}; the chunk "
-                "is corrupt or the file's tags disagree with it"
+                f"is corrupt or the file's tags disagree with it; {STALE_HINT}"
             )
         width = spec.shape[-2] if self.samples > 1 else spec.shape[-1]
         rows = int(np.prod(spec.shape)) // (width * self.samples)

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import TiffFormatError
+from ..errors import STALE_HINT, TiffFormatError
 from ._base import TiffBytesDecoder, chunk_nbytes
 
 
@@ -35,7 +35,8 @@ class PadCodec(TiffBytesDecoder):
         if data.size < self.min_bytes:
             raise TiffFormatError(
                 f"a chunk decoded to {data.size} bytes, fewer than the {self.min_bytes} even the short last "
-                f"strip holds (a full chunk is {want}); the chunk is corrupt or the file's tags disagree with it"
+                f"strip holds (a full chunk is {want}); the chunk is corrupt or the file's tags disagree with it; "
+                f"{STALE_HINT}"
             )
         out = np.zeros(want, dtype=np.uint8)
         out[: data.size] = data

@@ -194,12 +194,14 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     elif predictor == Predictor.FLOATINGPOINT and compression not in _IMAGE_CODECS:
         if dtype.kind != "f":
             raise UnsupportedTiffError(
-                f"Predictor=3 (floating point) with {dtype} samples in {loc} is not defined by TIFF"
+                f"Predictor=3 (floating point) with {dtype} samples in {loc} is not defined by TIFF; rewrite it with "
+                f"`gdal_translate -co PREDICTOR=2` (integer data) or `-co PREDICTOR=1`"
             )
         array_to_bytes = {"name": "virtual_geotiff.floating_point_predictor",
                           "configuration": {"samples": layout.interleaved_samples}}
     elif predictor not in (Predictor.NONE, Predictor.HORIZONTAL, Predictor.FLOATINGPOINT, 0):
-        raise UnsupportedTiffError(f"Predictor={predictor} in {loc} is not a TIFF predictor this library knows")
+        raise UnsupportedTiffError(f"Predictor={predictor} in {loc} is not a TIFF predictor this library knows; "
+                                   "rewrite it with `gdal_translate -co PREDICTOR=1`")
 
     if layout.interleaved_samples > 1:
         array_to_array.append({"name": "transpose", "configuration": {"order": [1, 2, 0]}})
@@ -265,7 +267,8 @@ def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
                  LercAddCompression.ZSTD: [_ZSTD]}.get(add)
         if addon is None:
             raise UnsupportedTiffError(f"LercParameters={list(params)} in {loc}: unknown LERC add-on "
-                                       f"compression {add}")
+                                       f"compression {add}; rewrite it with "
+                                       "`gdal_translate -co COMPRESS=LERC_DEFLATE` (or LERC_ZSTD)")
         if ifd.sample_format == SampleFormat.IEEEFP:  # masked pixels are NaN, as GDAL wrote them
             return [*addon, {"name": name, "configuration": {"nan_masked": True}}]
         return [*addon, {"name": name}]
@@ -275,7 +278,8 @@ def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
 def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
     """Colour spaces as libtiff/GDAL decode by default (and as tifffile does)."""
     if ifd.bits_per_sample not in (8, 12):
-        raise UnsupportedTiffError(f"JPEG with BitsPerSample={ifd.bits_per_sample} in {loc} is not supported")
+        raise UnsupportedTiffError(f"JPEG with BitsPerSample={ifd.bits_per_sample} in {loc} is not supported; "
+                                   "rewrite it losslessly with `gdal_translate -co COMPRESS=DEFLATE`")
     colorspace: int | str | None = None
     outcolorspace: int | str | None = None
     if not ifd.extra_samples:

@@ -12,7 +12,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from ..errors import LimitExceededError, TiffFormatError
+from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError
 from ..limits import Limits
 from .source import CachedRangeReader
 
@@ -76,7 +76,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
         bigtiff, first = False, struct.unpack(bo + "I", head[4:8])[0]
     elif version == 43:
         if len(head) < 16:
-            raise TiffFormatError(f"{reader.url} is a truncated BigTIFF header")
+            raise TiffFormatError(f"{reader.url} is a truncated BigTIFF header; {CORRUPT_HINT}")
         bytesize, _ = struct.unpack(bo + "HH", head[4:8])
         if bytesize != 8:
             raise TiffFormatError(f"{reader.url}: BigTIFF offset size {bytesize}, expected 8")
@@ -111,7 +111,8 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
                 "if that is legitimate"
             )
         if offset < 8:
-            raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} points at offset {offset}, inside the header")
+            raise TiffFormatError(f"{reader.url}: IFD {len(offsets)} points at offset {offset}, inside the header; "
+                                  f"{CORRUPT_HINT}")
         seen.add(offset)
         tags, n, nxt = await _read_ifd(reader, offset, f"IFD {len(offsets)}", len(offsets), bo, bigtiff, limits,
                                        regions)
@@ -120,7 +121,7 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
         counts.append(n)
         offset = nxt
     if not offsets:
-        raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0)")
+        raise TiffFormatError(f"{reader.url} contains no image (its first IFD offset is 0); {CORRUPT_HINT}")
     return IfdChain(bo, bigtiff, tuple(offsets), tuple(entries), cut_at, tuple(sorted(regions)),
                     tuple(counts))
 
@@ -135,18 +136,18 @@ async def _read_ifd(reader: CachedRangeReader, offset: int, label: str, index: i
     if len(raw) < count_size:
         raise TiffFormatError(
             f"{reader.url}: {label} at offset {offset} lies past the end of the file "
-            "(the file is truncated or its IFD offset is corrupt)"
+            f"(the file is truncated or its IFD offset is corrupt); {CORRUPT_HINT}"
         )
     n = struct.unpack(bo + count_fmt, raw)[0]
     if n == 0 or n > limits.max_tags_per_ifd:
         raise TiffFormatError(
             f"{reader.url}: {label} at offset {offset} claims {n} tags "
-            f"(allowed 1..{limits.max_tags_per_ifd}); the file is corrupt"
+            f"(allowed 1..{limits.max_tags_per_ifd}); the file is corrupt: {CORRUPT_HINT}"
         )
     table = await reader.read(offset + count_size, offset + count_size + n * entry_size + ptr_size,
                               min_fetch=limits.prefetch_bytes)
     if len(table) < n * entry_size:
-        raise TiffFormatError(f"{reader.url}: {label} at offset {offset} is truncated")
+        raise TiffFormatError(f"{reader.url}: {label} at offset {offset} is truncated; {CORRUPT_HINT}")
     tags = _parse_entries(table, n, bo, bigtiff, reader.url, index, limits, regions)
     regions.append((offset, offset + count_size + n * entry_size + ptr_size))
     nxt = table[n * entry_size : n * entry_size + ptr_size]
@@ -195,7 +196,7 @@ async def walk_sub_ifds(reader: CachedRangeReader, chain: IfdChain, limits: Limi
             at = struct.unpack(bo + ("Q" if big else "I"), entry.field)[0]
             data = await reader.read(at, at + size)
             if len(data) < size:
-                raise TiffFormatError(f"{reader.url}: the SubIFDs tag of IFD {parent} is truncated")
+                raise TiffFormatError(f"{reader.url}: the SubIFDs tag of IFD {parent} is truncated; {CORRUPT_HINT}")
         for k, offset in enumerate(struct.unpack(f"{bo}{entry.count}{fmt}", data)):
             if offset < 8 or offset in seen:
                 continue

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TiffFormatError, UnsupportedTiffError, where
+from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
 from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, SubIfdChain, walk_ifd_chain, walk_sub_ifds
@@ -120,9 +120,11 @@ async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> T
         # Just the IFD tables and tag values, wherever they are: async-tiff never reads the pixel bytes.
         await asyncio.wait_for(reader.fetch_regions(chain.regions, limits.prefetch_bytes), limits.timeout_seconds)
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store)") from exc
+        raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store); check the "
+                                f"path, and the store's bucket, region and credentials") from exc
     except TimeoutError as exc:
-        raise TiffFormatError(f"reading the IFD chain of {url} took over {limits.timeout_seconds}s") from exc
+        raise TiffFormatError(f"reading the IFD chain of {url} took over {limits.timeout_seconds}s; "
+                              f"raise Limits(timeout_seconds=...) for a slow store") from exc
     infos = await _parse_chain(TIFF, path, reader, chain, url, limits)
     sub_infos: tuple[IfdInfo, ...] = ()
     subs = await asyncio.wait_for(walk_sub_ifds(reader, chain, limits), limits.timeout_seconds)
@@ -144,13 +146,15 @@ async def _parse_chain(tiff_class: Any, path: str, reader: CachedRangeReader, ch
     except BaseException as first:  # async-tiff raises plain Exceptions and, on some corrupt files, panics
         # Second chance: without the informational tags async-tiff may fail to parse (non-UTF-8 strings).
         if not await present_repaired_ifds(reader, chain, drop_informational=True):
-            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(first)}") from None
+            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(first)}; "
+                                  f"{CORRUPT_HINT}") from None
         try:
             ifds = await _open_ifds(tiff_class, path, reader, limits)
         except _FATAL:
             raise
         except BaseException as exc:
-            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(exc)}") from None
+            raise TiffFormatError(f"async-tiff cannot read the header of {url}: {_describe(exc)}; "
+                                  f"{CORRUPT_HINT}") from None
     if len(ifds) != len(chain.offsets):
         raise TiffFormatError(
             f"{url}: async-tiff found {len(ifds)} IFDs where the IFD chain has {len(chain.offsets)}"
@@ -188,7 +192,8 @@ def _check_required_tags(chain: IfdChain, url: str) -> None:
     for i, entries in enumerate(chain.entries):
         missing = [name for tag, name in ((256, "ImageWidth"), (257, "ImageLength")) if tag not in entries]
         if missing:
-            raise TiffFormatError(f"{where(url, i)} has no {' or '.join(missing)} tag; the file is corrupt")
+            raise TiffFormatError(f"{where(url, i)} has no {' or '.join(missing)} tag; the file is corrupt: "
+                                  f"{CORRUPT_HINT}")
 
 
 _EXIT_HOOK: list[bool] = []
@@ -250,13 +255,14 @@ def _get(ifd: Any, name: str, url: str, index: int) -> Any:
     except _FATAL:
         raise
     except BaseException as exc:
-        raise TiffFormatError(f"cannot read {name} of {where(url, index)}: {_describe(exc)}") from None
+        raise TiffFormatError(f"cannot read {name} of {where(url, index)}: {_describe(exc)}; "
+                              f"{CORRUPT_HINT}") from None
 
 
 def _uniform(values: Any, what: str, url: str, index: int) -> int:
     vals = [int(v) for v in (values if isinstance(values, list | tuple) else [values])]
     if not vals:
-        raise TiffFormatError(f"{where(url, index)} has an empty {what} tag")
+        raise TiffFormatError(f"{where(url, index)} has an empty {what} tag; {CORRUPT_HINT}")
     if len(set(vals)) != 1:
         raise UnsupportedTiffError(
             f"{where(url, index)} has different {what} per sample ({vals}); Zarr arrays need one data type. "
@@ -301,7 +307,7 @@ def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
     tile_width = _get(ifd, "tile_width", url, index)
     tile_height = _get(ifd, "tile_height", url, index)
     if (tile_width is None) != (tile_height is None):
-        raise TiffFormatError(f"{where(url, index)} has only one of TileWidth/TileLength")
+        raise TiffFormatError(f"{where(url, index)} has only one of TileWidth/TileLength; {CORRUPT_HINT}")
     if tile_width is not None:
         offsets = _get(ifd, "tile_offsets", url, index)
         counts = _get(ifd, "tile_byte_counts", url, index)
@@ -315,7 +321,8 @@ def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
         rps = _get(ifd, "rows_per_strip", url, index)
         rows_per_strip = height if not rps or int(rps) > height else int(rps)
     if offsets is None:
-        raise TiffFormatError(f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}Offsets tag")
+        raise TiffFormatError(f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}Offsets tag; "
+                              f"{CORRUPT_HINT}")
     if counts is None:
         raise TiffFormatError(
             f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}ByteCounts tag; "
