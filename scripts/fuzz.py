@@ -20,7 +20,10 @@ import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
+
+_EOF = {"eof": True}
 
 
 def worker(seed: int, memory_mb: int) -> None:
@@ -53,9 +56,10 @@ def worker(seed: int, memory_mb: int) -> None:
 class Worker:
     def __init__(self, seed: int, memory_mb: int) -> None:
         env = {**os.environ, "RUST_BACKTRACE": "0", "PYTHONWARNINGS": "ignore"}
+        self.stderr = tempfile.TemporaryFile(mode="w+", prefix="fuzz-worker-")  # noqa: SIM115 - lives with the worker
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", "--seed", str(seed), "--memory-mb", str(memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, bufsize=1,
             env=env,
         )
         self.selector = selectors.DefaultSelector()
@@ -65,11 +69,18 @@ class Worker:
             raise RuntimeError("fuzz worker failed to start")
 
     def read(self, timeout: float) -> dict | None:
-        """One answer line, or None on timeout/EOF."""
+        """One answer line; None on timeout, ``_EOF`` when the worker died."""
         if not self.selector.select(timeout):
             return None
         line = self.proc.stdout.readline()
-        return json.loads(line) if line else None
+        return json.loads(line) if line else _EOF
+
+    def last_words(self) -> str:
+        """The end of the worker's stderr (a Rust panic message, a fatal Python error)."""
+        self.stderr.seek(0)
+        lines = [ln.strip() for ln in self.stderr.read().splitlines()[-40:]
+                 if ln.strip() and not ln.startswith((" ", "stack backtrace", "note:"))]
+        return " | ".join(lines[-3:])[:400]
 
     def send(self, index: int) -> None:
         self.proc.stdin.write(f"{index}\n")
@@ -105,12 +116,12 @@ def run_batch(seed: int, indices: list[int], args: argparse.Namespace) -> list[d
                     pending.pop(0)
                     break
                 answer = w.read(args.timeout)
-                if answer is None:
-                    alive = w.proc.poll() is None
-                    code = w.kill()
-                    outcome = "hang" if alive else ("oom" if code in (-9,) else "crash")
-                    results.append({"index": index, "outcome": outcome,
-                                    "detail": f"no answer in {args.timeout}s" if alive else f"worker exit {code}"})
+                if answer is None or answer is _EOF:
+                    hung = answer is None
+                    code = w.kill() if hung else w.proc.wait()
+                    detail = f"no answer in {args.timeout}s" if hung else f"worker exit {code}: {w.last_words()}"
+                    results.append({"index": index, "outcome": "hang" if hung else "crash", "detail": detail,
+                                    "case": f"case {index}"})
                     pending.pop(0)
                     break
                 results.append(answer)

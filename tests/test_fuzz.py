@@ -7,11 +7,13 @@ outcome definitions. The long campaign is ``scripts/fuzz.py``; these tests keep 
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 
 import numpy as np
 import obstore
 import pytest
+import tifffile
 import zarr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -180,9 +182,31 @@ def test_chunk_decoding_short_is_refused_not_zero_padded():
         build(data)
 
 
-def test_float_predictor_chunk_of_wrong_size_is_a_typed_error():
+def test_strip_rows_beyond_the_image_are_ignored_like_tifffile():
+    """ImageLength cut to 1 row: each LZW strip still holds 6 rows; decoding stops after the first."""
     data = fuzz.set_tag(LZW_PRED3.data, IMAGE_LENGTH, 1)
-    with pytest.raises(TiffFormatError, match="floating-point predictor"):
+    np.testing.assert_array_equal(build(data)[0], LZW_PRED3.arrays[0][:1])
+    assert assert_ok(data, LZW_PRED3).outcome == "ok-equal"
+
+
+def test_corrupt_chunk_is_a_typed_error_naming_the_codec():
+    with tifffile.TiffFile(io.BytesIO(LZW_PRED3.data)) as tif:
+        strip0 = tif.pages[0].dataoffsets[0]
+    data = bytearray(LZW_PRED3.data)
+    data[strip0 : strip0 + 64] = b"\xff" * 64
+    with pytest.raises(TiffFormatError, match=r"virtual_geotiff\.lzw cannot decode a chunk"):
+        build(bytes(data))
+
+
+def test_enumerated_tag_of_a_wrong_field_type_is_refused():
+    data = fuzz.set_tag_type(SEPARATE_ZSTD.data, PLANAR, 7)  # UNDEFINED: tifffile and libtiff disagree on it
+    with pytest.raises(TiffFormatError, match="tag 284 is stored as 1 value"):
+        build(data)
+
+
+def test_tag_value_count_limit_protects_async_tiff():
+    data = fuzz.set_count(TILES_ZLIB.data, TILE_BYTE_COUNTS, 67_108_870)  # 128 MiB of SHORTs: 2 GiB in async-tiff
+    with pytest.raises(LimitExceededError, match="max_tag_values"):
         build(data)
 
 

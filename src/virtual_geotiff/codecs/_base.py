@@ -8,6 +8,8 @@ worker thread, as zarr's own compressors do.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -15,7 +17,7 @@ import numpy as np
 from zarr.abc.codec import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec
 from zarr.core.common import JSON, parse_named_configuration
 
-from ..errors import UnsupportedTiffError
+from ..errors import TiffFormatError, UnsupportedTiffError, VirtualGeoTiffError
 
 if TYPE_CHECKING:
     from zarr.core.array_spec import ArraySpec
@@ -39,6 +41,21 @@ class _NamedConfig:
         return {"name": self.codec_name, "configuration": config}
 
 
+@contextmanager
+def _typed_errors(codec: str) -> Iterator[None]:
+    """A decoder library's error on a corrupt chunk (``ImcdError``, ``zlib.error``, ...) becomes a
+    ``TiffFormatError`` naming the codec, so a read of a damaged file fails with the library's own type."""
+    try:
+        yield
+    except (VirtualGeoTiffError, MemoryError):
+        raise
+    except Exception as exc:
+        raise TiffFormatError(
+            f"{codec} cannot decode a chunk ({type(exc).__name__}: {str(exc)[:200]}); the chunk is corrupt or "
+            "the file's tags do not describe it"
+        ) from exc
+
+
 def _read_only(name: str) -> UnsupportedTiffError:
     return UnsupportedTiffError(
         f"the {name} codec only decodes existing TIFF chunks; write new data with a standard Zarr codec"
@@ -58,7 +75,8 @@ class TiffBytesDecoder(_NamedConfig, BytesBytesCodec):
         raise NotImplementedError
 
     def _decode_sync(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> Buffer:
-        out = self.decode_chunk(chunk_bytes.as_numpy_array(), chunk_spec)
+        with _typed_errors(self.codec_name):
+            out = self.decode_chunk(chunk_bytes.as_numpy_array(), chunk_spec)
         if isinstance(out, np.ndarray):
             out = np.ascontiguousarray(out)
             if out.dtype.itemsize > 1 and out.dtype.byteorder not in ("<", "|") and (
@@ -110,7 +128,8 @@ class TiffArrayBytesDecoder(_NamedConfig, ArrayBytesCodec):
         raise NotImplementedError
 
     def _decode_sync(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> NDBuffer:
-        out = self.decode_to_array(chunk_bytes.as_numpy_array(), chunk_spec)
+        with _typed_errors(self.codec_name):
+            out = self.decode_to_array(chunk_bytes.as_numpy_array(), chunk_spec)
         return chunk_spec.prototype.nd_buffer.from_numpy_array(out.reshape(chunk_spec.shape))
 
     async def _decode_single(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> NDBuffer:

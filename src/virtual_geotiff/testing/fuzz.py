@@ -255,11 +255,10 @@ def _mut_flip_any(buf, m, rng):
 
 
 def _mut_truncate(buf, m, rng):
-    if rng.random() < 0.5:
-        lo, hi = _ifd_region(m, rng)
-        cut = rng.randrange(max(lo - 8, 0), min(hi + 8, len(buf)))
-    else:
-        cut = rng.randrange(0, len(buf))
+    lo, hi = _ifd_region(m, rng)
+    lo, hi = max(lo - 8, 0), min(hi + 8, len(buf))
+    near_ifd = rng.random() < 0.5 and lo < hi
+    cut = rng.randrange(lo, hi) if near_ifd else rng.randrange(0, max(len(buf), 1))
     del buf[cut:]
     return f"truncate at {cut}"
 
@@ -482,7 +481,10 @@ def check(data: bytes, seed: Seed | None = None, *, limits: Any = None) -> Resul
     store = MemoryStore()
     obstore.put(store, "case.tif", data)
     registry = ObjectStoreRegistry({"memory://fuzz": store})
-    parser = VirtualTIFF(ifd_layout="nested", limits=limits or Limits(timeout_seconds=10.0))
+    # Chunks up to 512 MiB (default 4 GiB): a corrupt ImageWidth can make one chunk that large, and the
+    # campaign's workers run under a 3 GiB address-space cap. Above it the outcome is a LimitExceededError.
+    parser = VirtualTIFF(ifd_layout="nested",
+                         limits=limits or Limits(timeout_seconds=10.0, max_chunk_bytes=512 * 1024**2))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -126,6 +126,21 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
                     tuple(counts))
 
 
+def check_tag_values(chain: IfdChain, limits: Limits, url: str) -> None:
+    """Refuse a chain whose tags hold more values than ``limits.max_tag_values`` before async-tiff parses
+    them (it expands every value to a ~32-byte enum: a corrupt count would abort the process on allocation)."""
+    total = 0
+    for index, entries in enumerate(chain.entries):
+        for tag, entry in entries.items():
+            total += entry.count
+            if total > limits.max_tag_values:
+                raise LimitExceededError(
+                    f"{url}: the tags of the first {index + 1} IFD(s) hold more than max_tag_values="
+                    f"{limits.max_tag_values} values (tag {tag} of IFD {index} alone claims {entry.count}); the "
+                    "file is corrupt, or raise Limits(max_tag_values=...) if it is legitimate"
+                )
+
+
 async def _read_ifd(reader: CachedRangeReader, offset: int, label: str, index: int, bo: str, bigtiff: bool,
                     limits: Limits, regions: list[tuple[int, int]]) -> tuple[dict[int, RawEntry], int, int]:
     """One IFD's entries, stored entry count and next-IFD pointer; appends its byte ranges to ``regions``."""

@@ -20,7 +20,15 @@ import numpy as np
 from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
-from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry, SubIfdChain, walk_ifd_chain, walk_sub_ifds
+from .chain import (
+    FIELD_TYPE_SIZES,
+    IfdChain,
+    RawEntry,
+    SubIfdChain,
+    check_tag_values,
+    walk_ifd_chain,
+    walk_sub_ifds,
+)
 from .repair import present_repaired_ifds
 from .source import CachedRangeReader, ReadStats
 from .tags import Compression, PlanarConfig, Predictor, SampleFormat, Tag
@@ -138,6 +146,7 @@ async def _parse_chain(tiff_class: Any, path: str, reader: CachedRangeReader, ch
                        limits: Limits) -> tuple[IfdInfo, ...]:
     """async-tiff's parse of the chain ``reader`` presents, repaired where async-tiff would fail."""
     _check_required_tags(chain, url)
+    check_tag_values(chain, limits, url)
     await present_repaired_ifds(reader, chain)
     try:
         ifds = await _open_ifds(tiff_class, path, reader, limits)
@@ -276,16 +285,23 @@ def _inline(entries: dict[int, RawEntry], tag: int, byteorder: str) -> tuple[int
     return None if entry is None else entry.inline_values(byteorder)
 
 
-def _stored(entries: dict[int, RawEntry], tag: int, byteorder: str, parsed: Any, default: int) -> int:
+def _stored(entries: dict[int, RawEntry], tag: int, byteorder: str, parsed: Any, default: int, loc: str) -> int:
     """The stored value of a one-value enumerated tag, else async-tiff's parse of it, else the default.
 
     async-tiff maps values it does not know to None or to a default (Predictor=12 -> None,
     PlanarConfiguration=65 -> 1): taken from it, a corrupt tag would silently change how pixels decode
-    instead of being refused by the layout/codec planning.
+    instead of being refused by the layout/codec planning. An entry of another field type (UNDEFINED,
+    RATIONAL, ...) is refused: tifffile and async-tiff read such a value differently.
     """
     raw = _inline(entries, tag, byteorder)
     if raw:
         return int(raw[0])
+    if tag in entries:  # stored with a field type or count no reader agrees on (libtiff refuses it too)
+        entry = entries[tag]
+        raise TiffFormatError(
+            f"{loc}: tag {tag} is stored as {entry.count} value(s) of field type {entry.type}; TIFF wants one SHORT. "
+            "The file is corrupt"
+        )
     return int(parsed or default)
 
 
@@ -298,10 +314,12 @@ def _ifd_info(ifd: Any, index: int, chain: IfdChain, url: str) -> IfdInfo:
     bits = _uniform(_get(ifd, "bits_per_sample", url, index) or [1], "BitsPerSample", url, index)
     formats = _get(ifd, "sample_format", url, index) or [SampleFormat.UINT]
     sample_format = _uniform(formats, "SampleFormat", url, index)
-    compression = _stored(entries, Tag.COMPRESSION, bo, _get(ifd, "compression", url, index), Compression.NONE)
-    predictor = _stored(entries, Tag.PREDICTOR, bo, _get(ifd, "predictor", url, index), Predictor.NONE)
+    loc = where(url, index)
+    compression = _stored(entries, Tag.COMPRESSION, bo, _get(ifd, "compression", url, index), Compression.NONE,
+                          loc)
+    predictor = _stored(entries, Tag.PREDICTOR, bo, _get(ifd, "predictor", url, index), Predictor.NONE, loc)
     planar = _stored(entries, Tag.PLANAR_CONFIGURATION, bo, _get(ifd, "planar_configuration", url, index),
-                     PlanarConfig.CONTIG)
+                     PlanarConfig.CONTIG, loc)
     photometric_raw = _inline(entries, 262, bo)
     photometric = int(photometric_raw[0]) if photometric_raw else -1
     tile_width = _get(ifd, "tile_width", url, index)
