@@ -108,8 +108,8 @@ class SourceEntry:
     transform: GeoTransform | None
     #: The CRS as WKT ("" for none) plus the raster-space convention: files must share it to share a grid.
     grid_key: str
-    #: dtype, codec chain, chunk shape, dims and leading shape as comparable text.
-    codec_key: str
+    #: dtype, chunk shape, dims, leading shape and codec chain (as text): what must match to share an array.
+    codec_key: tuple[Any, ...]
     #: The file's georeferencing (its CRS is shared through ``scan_batch``'s representatives when shipped).
     georef: IfdGeoref | None = None
 
@@ -129,8 +129,7 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
         if wkt is None:
             wkt = crs_keys[id(crs)] = crs.to_wkt(version="WKT2_2019")
     grid_key = f"{wkt}|point={georef.pixel_is_point}"
-    codec_key = json.dumps([str(plan.dtype), list(layout.chunks), list(layout.dims), list(layout.shape[:-2]),
-                            plan.codecs], sort_keys=True, default=str)
+    codec_key = (str(plan.dtype), layout.chunks, layout.dims, layout.shape[:-2], repr(plan.codecs))
     return SourceEntry(url=header.url, stamp=header.stamp, ifd=ifd, layout=layout, plan=plan,
                        transform=georef.transform if georef.has_xy else None, grid_key=grid_key,
                        codec_key=codec_key, georef=georef)
@@ -386,12 +385,10 @@ def _check_compatible(entries: list[SourceEntry]) -> None:
     """Same dtype/codecs/chunks/dims and same CRS/raster convention for every file, or a listed error."""
     first = entries[0]
     problems: dict[str, list[str]] = {}
-    ref = json.loads(first.codec_key)
     names = ("dtype", "chunk shape", "dimensions", "leading shape (bands)", "codecs")
     for e in entries[1:]:
         if e.codec_key != first.codec_key:
-            mine = json.loads(e.codec_key)
-            for label, a, b in zip(names, mine, ref):
+            for label, a, b in zip(names, e.codec_key, first.codec_key):
                 if a != b:
                     _problem(problems, e.url, f"{label} {_short(a)} (expected {_short(b)} as in {first.url})")
         if e.grid_key != first.grid_key:
