@@ -168,9 +168,25 @@ def test_build_usage_errors(tmp_path):
     assert run_cli("build", "a.tif", "--to", str(tmp_path / "x"), "--bbox", "1,2,3").returncode == 2  # argparse
 
 
-def test_verify_missing_repository(tmp_path):
+def test_verify_missing_repository_or_cube(tmp_path):
+    import icechunk as ic
+
     result = run_cli("verify", str(tmp_path / "no-repo"))
     assert result.returncode == 3 and "no Icechunk repository" in result.stderr
+    ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "empty")))
+    empty = run_cli("verify", str(tmp_path / "empty"))
+    assert empty.returncode == 3 and "holds no cube published by virtual-geotiff" in empty.stderr
+
+
+def test_build_string_stack_labels(tiles, tmp_path):
+    """Stack values without --stack-format stay strings; publishing them must work (it once crashed)."""
+    folder, _ = tiles
+    repo = tmp_path / "repo"
+    result = run_cli("build", str(folder / "tile_*.tif"), "--to", str(repo), "--stack-pattern", r"_(\d{8})_",
+                     "--stack-dim", "scene", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "scene 20240101..20240201" in result.stdout  # the commit message names the range
+    assert list(open_repo(repo)["scene"].values) == DATES
 
 
 # ------------------------------------------------------------------------------------------- inspect on corpus

@@ -255,7 +255,15 @@ def cmd_build(args: argparse.Namespace) -> int:
                  f"needs virtual-geotiff to read ({', '.join(attrs.get('custom_codecs', []))})"))
 
     if kind == "icechunk":
-        rows += _write_icechunk(args, cube, dest, urls)
+        created = not dest.exists()
+        try:
+            rows += _write_icechunk(args, cube, dest, urls)
+        except BaseException:
+            if created:  # nothing was committed: leave no empty repository behind to trip the next run
+                import shutil
+
+                shutil.rmtree(dest, ignore_errors=True)
+            raise
     else:
         rows += _write_kerchunk(args, cube, dest, kind)
     rows.append(("time", f"build {human_seconds(built - started)} ({built - started:.2f} s), "
@@ -293,7 +301,8 @@ def _write_icechunk(args: argparse.Namespace, cube: Any, dest: Path, urls: list[
     else:
         repo = vic.create_repository(storage, cube.sources, registry=plain)
         result = vic.publish(cube.dataset, repo, sources=cube.sources, registry=plain, branch=args.branch,
-                             message=args.message, skipped=cube.failed, allow_skipped=True)
+                             message=args.message, skipped=cube.failed, allow_skipped=True,
+                             time_dim=args.stack_dim or "time")
     return [("output", f"Icechunk repository {dest} (branch {args.branch})"),
             ("references", f"{result.total_references} virtual references written"),
             ("snapshot", str(result.snapshot_id)),
@@ -347,8 +356,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     prefixes = list((config.virtual_chunk_containers or {}).keys()) if config is not None else []
     registry = registry_for(prefixes)
     repo = vic.open_repository(storage, registry=registry)
-    report = vic.verify(repo, registry=registry, branch=args.branch, snapshot_id=args.snapshot,
-                        concurrency=args.concurrency)
+    try:
+        report = vic.verify(repo, registry=registry, branch=args.branch, snapshot_id=args.snapshot,
+                            concurrency=args.concurrency)
+    except (FileNotFoundError, KeyError) as exc:
+        where_ = f"snapshot {args.snapshot}" if args.snapshot else f"branch {args.branch!r}"
+        raise FileNotFoundError(f"{path} ({where_}) holds no cube published by virtual-geotiff: no "
+                                f"{vic.SOURCES_GROUP} table of source files to check ({exc})") from exc
     if args.json:
         json.dump({"repository": str(path), "checked": report.checked, "ok": report.ok,
                    "seconds": round(report.seconds, 3),

@@ -554,7 +554,11 @@ def _time_range(dataset: xr.Dataset, dim: str) -> str | None:
     if dim not in dataset.coords or dataset[dim].size == 0:
         return None
     values = dataset[dim].values
-    first, last = values.min(), values.max()
+    if values.dtype.kind in "USO":  # string labels (e.g. tile or scene ids from file names): numpy has no min/max
+        ordered = sorted(str(v) for v in values.ravel().tolist())
+        first, last = ordered[0], ordered[-1]
+    else:
+        first, last = values.min(), values.max()
     if np.issubdtype(values.dtype, np.datetime64):
         first, last = np.datetime_as_string(first, unit="auto"), np.datetime_as_string(last, unit="auto")
     return f"{first}..{last}" if first != last else f"{first}"
