@@ -219,3 +219,26 @@ def test_inspect_corpus_classes(name, code, text):
     if code == 0:
         info = json.loads(result.stdout)
         assert info["ifds"] and any("error" not in d for d in info["ifds"])
+
+
+def test_readme_cli_commands(tmp_path):
+    """The three `virtual-geotiff` lines of the README's "Set up" run as written on quickstart-like files."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("virtual-geotiff ")]
+    assert [shlex.split(line)[1] for line in lines] == ["inspect", "build", "verify"]
+    out = tmp_path / "quickstart-output"
+    out.mkdir()
+    for i in range(4):  # what scripts/quickstart.py writes: scene_00.tif ... scene_03.tif, same grid
+        with rasterio.open(out / f"scene_{i:02d}.tif", "w", driver="COG", width=256, height=256, count=1,
+                           dtype="uint16", crs="EPSG:32633", transform=from_origin(500_000.0, 5_000_000.0, 10, 10),
+                           compress="DEFLATE", predictor=2, blocksize=128) as dst:
+            dst.write(np.full((256, 256), i + 1, "uint16"), 1)
+    for line in lines:
+        args = [re.sub(r"^quickstart-output", str(out), a) for a in shlex.split(line)[1:]]
+        result = run_cli(*args)
+        assert result.returncode == 0, (line, result.stdout[-1500:], result.stderr[-1500:])
+    ds = open_repo(out / "cube-repo")
+    assert ds["data"].shape == (4, 256, 256) and int(ds["data"][3, 0, 0]) == 4
