@@ -5,6 +5,7 @@
 - ``many/f{i:05d}.tif``: symlinks to those 200 files, repeated, for the 2000-file latency runs.
 - ``big.tif``: a 10980 x 10980 uint16 DEFLATE + Predictor=2 COG with 1024-px tiles (a Sentinel-2 tile).
 - ``small_tiles.tif``: the same raster with 256-px tiles (1849 tiles in the full-resolution IFD).
+- ``late_ifds.tif``: a GeoTIFF with an internal mask and overviews added after the pixels (late IFDs).
 - ``stack/t{i:04d}.tif``: 541 symlinks to it: stacked, 541 x 1849 = 1,000,309 chunk references.
 
 ``--smoke`` archives are tiny versions of the same shapes (the code paths, not the numbers, are tested).
@@ -67,10 +68,31 @@ def _write_cog(path: Path, data: np.ndarray, left: float, top: float, block: int
     os.replace(tmp, path)
 
 
+def _ensure_late_ifds(path: Path, size: int) -> None:
+    """A GeoTIFF whose mask and overview IFDs sit after the pixels (GDAL internal mask, overviews added later)."""
+    if path.exists():
+        return
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = _terrain(size, size, 7)
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(tmp, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint16", crs=CRS,
+                           transform=from_origin(*ORIGIN, PIXEL, PIXEL), compress="DEFLATE", tiled=True,
+                           blockxsize=256, blockysize=256) as dst:
+            dst.write(data, 1)
+            dst.write_mask(data > 2100)
+        with rasterio.open(tmp, "r+") as dst:
+            dst.build_overviews([2, 4])
+    os.replace(tmp, path)
+
+
 def ensure_archive(root: Path, spec: Spec, log=print) -> dict:
     """Create whatever is missing under ``root``; returns a description of the archive."""
     root.mkdir(parents=True, exist_ok=True)
     stamp = root / "archive.json"
+    _ensure_late_ifds(root / "late_ifds.tif", spec.cog_size)
     if stamp.exists() and json.loads(stamp.read_text()).get("spec") == asdict(spec):
         return json.loads(stamp.read_text())
     log(f"generating the benchmark archive in {root} (once) ...")
