@@ -441,7 +441,9 @@ def main(argv: list[str] | None = None) -> Report:
     print(f"virtual-geotiff benchmark: {'smoke' if args.smoke else 'full'} archive {root}, repeat={args.repeat}, "
           f"{os.cpu_count()} CPUs", flush=True)
     for name in args.only.split(","):
+        begun = time.perf_counter()
         globals()[f"section_{name.strip()}"](root, info, args, report)
+        print(f"  ({name.strip()}: {time.perf_counter() - begun:.1f} s)", flush=True)
     print(f"done in {time.perf_counter() - started:.1f} s", flush=True)
     if args.markdown:
         args.markdown.write_text(report.markdown())
