@@ -380,7 +380,7 @@ def rss_child(root: Path, n: int) -> None:
             lengths = np.strings.str_len(m._paths)
             # StringDType: 16 bytes per element, plus an arena copy of every string longer than 15 bytes
             manifest += m.nbytes + int(lengths[lengths > 15].sum())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss() / 2**20
     print(json.dumps({"chunks": chunks, "peak_mib": peak, "bytes_per_ref": (after - before) / chunks,
                       "manifest_bytes_per_ref": manifest / chunks}))
 
@@ -391,6 +391,16 @@ def _warm_up(root: Path, info: dict) -> None:
     urls = [(root / p).as_uri() for p in info["cogs"][:2]]
     cases.ours_cube(urls, reg)
     cases.vt_loop(urls, reg)
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS (VmHWM). Not ``ru_maxrss``: Linux carries that over from the parent through
+    fork and exec, so a child of a big benchmark process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _rss() -> int:
