@@ -78,3 +78,23 @@ def test_sub_ifd_header_facts(tmp_path, registry):
     header = run_sync(read_header(f"file://{path}", registry, Limits()))
     assert [s.name for s in header.sub_ifds] == ["0_sub0", "0_sub1"]
     assert [(s.width, s.height) for s in header.sub_ifds] == [(45, 35), (23, 18)]
+
+
+def test_subifd_async_tiff_would_panic_on_is_repaired(tmp_path, registry):
+    """A SubIFD without SamplesPerPixel goes through the same repaired-copy path as main IFDs."""
+    import struct
+
+    path = tmp_path / "pyramid.tif"
+    write_pyramid(path, pages=1, levels=2)
+    with tifffile.TiffFile(path) as tif:
+        positions = [tag.offset for sub in tif.pages[0].pages for tag in sub.tags.values() if tag.code == 277]
+    assert len(positions) == 2
+    raw = bytearray(path.read_bytes())
+    for p in positions:
+        raw[p:p + 2] = struct.pack("<H", 65000)
+    path.write_bytes(bytes(raw))
+    group = zarr.open_group(VirtualTIFF()(url=f"file://{path}", registry=registry), mode="r", zarr_format=3)
+    with tifffile.TiffFile(path) as tif:
+        np.testing.assert_array_equal(group["0"][...], tif.pages[0].asarray())
+        for k, sub in enumerate(tif.pages[0].pages):
+            np.testing.assert_array_equal(group[f"0_sub{k}"][...], sub.asarray())
