@@ -15,8 +15,8 @@ Usage::
 
     python scripts/quickstart.py [--out DIR]
 
-Needs rasterio (``pip install -e ".[test]"``). Re-running overwrites the TIFFs and the repository in
-the output directory. Exits with status 1 if any read-back differs from rasterio.
+Needs rasterio (``pip install -e ".[quickstart]"``, or the ``test`` extra). Re-running overwrites the TIFFs
+and the repository in the output directory. Exits with status 1 if any read-back differs from rasterio.
 """
 
 from __future__ import annotations
