@@ -20,7 +20,9 @@ import sys
 from virtual_geotiff.testing.servers import RangeHTTPServer
 s = RangeHTTPServer(sys.argv[1], latency=float(sys.argv[2]), record=False).start()
 print(s.port, flush=True)
-sys.stdin.read()
+for line in sys.stdin:  # "latency SECONDS" changes the per-request latency (read by every request)
+    s.latency = float(line.split()[1])
+    print("ok", flush=True)
 """
 
 _S3 = """
@@ -77,16 +79,35 @@ asyncio.run(main())
 """
 
 
+class HttpServer:
+    """A running server process: ``base`` URL, and ``set_latency`` without a restart (imports are slow)."""
+
+    def __init__(self, proc: subprocess.Popen, port: int) -> None:
+        self.proc, self.base = proc, f"http://127.0.0.1:{port}"
+
+    def set_latency(self, seconds: float) -> None:
+        self.proc.stdin.write(f"latency {seconds}\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise RuntimeError("benchmark HTTP server did not take the new latency")
+
+
 @contextlib.contextmanager
 def _process(code: str, *args: object) -> Iterator[int]:
     """Run ``code`` in a child Python; yields the port it prints; closing its stdin ends it."""
+    with _popen(code, *args) as (_, port):
+        yield port
+
+
+@contextlib.contextmanager
+def _popen(code: str, *args: object) -> Iterator[tuple[subprocess.Popen, int]]:
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         if not line.strip():
             raise RuntimeError(f"benchmark server did not start: {code.splitlines()[2]}")
-        yield int(line)
+        yield proc, int(line)
     finally:
         proc.stdin.close()
         try:
@@ -96,9 +117,9 @@ def _process(code: str, *args: object) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def http_server(root: str, latency: float) -> Iterator[str]:
-    with _process(_HTTP, root, latency) as port:
-        yield f"http://127.0.0.1:{port}"
+def http_server(root: str, latency: float = 0.0) -> Iterator[HttpServer]:
+    with _popen(_HTTP, root, latency) as (proc, port):
+        yield HttpServer(proc, port)
 
 
 @contextlib.contextmanager

@@ -171,8 +171,10 @@ def section_http(root: Path, info: dict, args: Any, report: Report) -> None:
 
     many = info["many"][: args.files]
     per_stack = len(info["cogs"])
-    for latency in LATENCIES:
-        with net.http_server(str(root), latency) as base:
+    with net.http_server(str(root)) as server:
+        base = server.base
+        for latency in LATENCIES:
+            server.set_latency(latency)
             store = HTTPStore.from_url(base, client_options={"allow_http": True})
             reg = ObjectStoreRegistry({base: store})
             urls = [f"{base}/{p}" for p in many]
