@@ -64,3 +64,19 @@ def test_codecs_without_zarr_v2_form_are_refused(tmp_path):
     with pytest.raises(KerchunkExportError, match="transpose"):
         open_virtual_cube(chunky, make_registry()).to_kerchunk(tmp_path / "x.json", format="json")
     assert not (tmp_path / "x.json").exists()
+
+
+def test_cli_build_parquet_reads_zeros_as_data(tmp_path):
+    """``virtual-geotiff build --to refs.parquet`` goes through the same export (scalar key, no 0 mask)."""
+    import subprocess
+    import sys
+
+    paths = write_grid(tmp_path / "tifs", 1, 2)
+    out = tmp_path / "refs.parquet"
+    result = subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", "build", *map(str, paths), "--to",
+                             str(out), "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    ds = _open(str(out))
+    assert ds["data"].dtype == np.uint16 and ds["data"].values[0, 0] == 0
+    expected = rasterio_mosaic(paths, (TILE, 2 * TILE), (X0, RES, 0.0, Y0, 0.0, -RES))
+    np.testing.assert_array_equal(ds["data"].values, expected)

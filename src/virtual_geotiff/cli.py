@@ -330,7 +330,7 @@ def _write_kerchunk(args: argparse.Namespace, cube: Any, dest: Path, kind: str) 
         shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        cube.dataset.vz.to_kerchunk(str(dest), format=fmt)
+        cube.to_kerchunk(dest, format=fmt)  # checks codecs; v2 fill_value/scalar keys fixed (kerchunk.py)
     except Exception as exc:
         raise UnsupportedTiffError(
             f"VirtualiZarr could not write kerchunk references ({type(exc).__name__}: {exc}); Zarr v2 lacks "
