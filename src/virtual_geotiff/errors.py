@@ -98,3 +98,7 @@ class VrtFormatError(TiffFormatError):
 class UnsupportedVrtError(UnsupportedTiffError):
     """A valid GDAL VRT uses a feature that needs computation (resampling, scaling, LUTs, warping, derived
     bands, partial-chunk placement, ...): it cannot be expressed as byte-range references to its sources."""
+
+
+class PublishError(VirtualGeoTiffError, RuntimeError):
+    """Publishing to Icechunk stopped and nothing was committed; the message names the step, array or files."""

@@ -1,0 +1,99 @@
+"""Per-file checksums: what Icechunk stores with each reference, and the ``_sources`` table ``verify`` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import zarr
+
+from ..sources import SourceStamp
+
+#: Name of the group (inside the published group) holding the per-file table used by ``verify``/``append``.
+SOURCES_GROUP = "_sources"
+
+
+def checksum(stamp: SourceStamp) -> str | datetime | None:
+    """The checksum Icechunk stores with each reference into ``stamp.url``.
+
+    The ETag when known (without quotes for ``file://``: Icechunk's local store compares bare values; S3 and
+    HTTP compare the quoted form they serve), else last-modified rounded up to whole seconds, else None.
+    """
+    if stamp.etag:
+        return _etag_for(stamp.url, stamp.etag)
+    if stamp.last_modified is not None:
+        return _round_up(stamp.last_modified)
+    return None
+
+
+def _etag_for(url: str, etag: str) -> str:
+    return etag.strip('"') if url.startswith("file://") else etag
+
+
+def _round_up(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    whole = moment.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if moment.microsecond else whole
+
+
+def _sources_path(group: str | None) -> str:
+    return f"{group.strip('/')}/{SOURCES_GROUP}" if group and group.strip("/") else SOURCES_GROUP
+
+
+def _write_sources(store: Any, group: str | None, stamps: Sequence[SourceStamp], *, append: bool) -> None:
+    """Append (or create) the per-file table: url, checksum kind and value, size (-1 unknown)."""
+    if not stamps:
+        return
+    urls = np.array([s.url for s in stamps], dtype=object)
+    etags = np.array([_etag_for(s.url, s.etag) if s.etag else "" for s in stamps], dtype=object)
+    seconds = np.array([int(_round_up(s.last_modified).timestamp()) if s.last_modified else -1 for s in stamps],
+                       dtype=np.int64)
+    sizes = np.array([-1 if s.size is None else int(s.size) for s in stamps], dtype=np.int64)
+    columns = {"url": urls, "etag": etags, "last_modified": seconds, "size": sizes}
+    path = _sources_path(group)
+    root = zarr.open_group(store, mode="a", zarr_format=3)
+    if append and path in root:
+        table = root[path]
+        n0 = table["url"].shape[0]
+        for name, values in columns.items():
+            arr = table[name]
+            arr.resize((n0 + len(values),))
+            arr[n0:] = values
+        return
+    table = root.require_group(path)
+    table.attrs.update({"description": "virtual-geotiff source files: url, ETag (as checked), last-modified "
+                                       "(epoch seconds, rounded up; -1 unknown), size (bytes; -1 unknown)"})
+    for name, values in columns.items():
+        dtype = str if values.dtype == object else values.dtype
+        arr = table.create_array(name, shape=(len(values),), chunks=(65_536,), dtype=dtype,
+                                 dimension_names=("source",), overwrite=True)
+        arr[:] = values
+
+
+def read_sources(session_or_store: Any, group: str | None = None) -> dict[str, SourceStamp]:
+    """The per-file table a publish/append stored: ``{url: SourceStamp}`` (checksums as stored)."""
+    store = getattr(session_or_store, "store", session_or_store)
+    root = zarr.open_group(store, mode="r", zarr_format=3)
+    path = _sources_path(group)
+    if path not in root:
+        return {}
+    table = root[path]
+    urls, etags, seconds, sizes = (table[n][:] for n in ("url", "etag", "last_modified", "size"))
+    out = {}
+    for url, etag, sec, size in zip(urls.tolist(), etags.tolist(), seconds.tolist(), sizes.tolist(), strict=True):
+        out[url] = SourceStamp(url=url, etag=etag or None,
+                               last_modified=datetime.fromtimestamp(sec, UTC) if sec >= 0 else None,
+                               size=None if size < 0 else size)
+    return out
+
+
+def _checksum_columns(urls: Sequence[str], stamps: Mapping[str, SourceStamp]) -> tuple[np.ndarray, np.ndarray]:
+    etags = np.empty(len(urls), dtype=object)
+    moments = np.empty(len(urls), dtype=object)
+    for i, url in enumerate(urls):
+        value = checksum(stamps[url])
+        etags[i], moments[i] = (value, None) if isinstance(value, str) else (None, value)
+    return etags, moments
