@@ -139,7 +139,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--start", type=int, default=0, help="first case index (to resume or shard)")
-    ap.add_argument("--timeout", type=float, default=20.0, help="seconds per case before it counts as a hang")
+    ap.add_argument("--timeout", type=float, default=40.0,
+                    help="seconds per case before it counts as a hang (cases use a 10 s header deadline)")
     ap.add_argument("--memory-mb", type=int, default=3072, help="address-space cap of each worker")
     ap.add_argument("--batch", type=int, default=500, help="cases per worker process")
     ap.add_argument("--show", type=int, default=5, help="examples printed per non-ok outcome")

@@ -214,3 +214,4 @@ def test_header_byte_limit_stops_a_huge_tag():
     data = fuzz.set_count(STRIPS.data, 305, 2**30)  # Software claims 1 GiB of text
     with pytest.raises(LimitExceededError):
         build(data)
+

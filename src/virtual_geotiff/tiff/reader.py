@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
+from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
 from .chain import (
@@ -118,7 +118,22 @@ class TiffHeader:
 
 
 async def read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> TiffHeader:
-    """Read and validate every IFD of the file at ``path`` in ``store`` (``url`` names it in errors)."""
+    """Read and validate every IFD of the file at ``path`` in ``store`` (``url`` names it in errors).
+
+    One deadline (``limits.timeout_seconds``) covers the whole read: the steps have their own timeouts too,
+    but a file on which async-tiff stalls would otherwise cost one timeout per attempt (the fuzz campaign
+    found files taking three).
+    """
+    try:
+        return await asyncio.wait_for(_read_tiff_header(store, path, url, limits), limits.timeout_seconds)
+    except TimeoutError as exc:
+        raise LimitExceededError(
+            f"reading the header of {url} took over timeout_seconds={limits.timeout_seconds}s; the file is corrupt "
+            "or the store is very slow (raise Limits(timeout_seconds=...) for a slow store)"
+        ) from exc
+
+
+async def _read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> TiffHeader:
     from async_tiff import TIFF
 
     _settle_async_tiff_at_exit()

@@ -137,6 +137,7 @@ class CachedRangeReader:
             raise TiffFormatError(f"invalid byte range {start}-{end} in {self.url}")
         if self._synthetic is not None and end > self._synthetic[0]:
             position, extra = self._synthetic
+            end = min(end, position + len(extra))  # nothing exists past the synthetic region
             real = await self._read_real(start, position, min_fetch, sparse) if start < position else b""
             # bytes between the object's end and the synthetic region read as zeros
             return real.ljust(max(0, position - start), b"\0") + extra[max(start, position) - position : end - position]
@@ -145,6 +146,9 @@ class CachedRangeReader:
     async def _read_real(self, start: int, end: int, min_fetch: int, sparse: bool = False) -> bytes:
         if self.eof is not None and start >= self.eof:
             return b""
+        size = self.eof if self.eof is not None else (self.stamp.size if self.stamp is not None else None)
+        if size is not None:  # never serve (sparse zeros for) bytes past the object: a corrupt IFD made
+            end = min(end, size)  # async-tiff ask for 2 GiB, which came back as 2 GiB of zeros
         data = self._cached(start, end)
         if data is None and sparse and self.sparse:
             return self._sparse_read(start, end)
