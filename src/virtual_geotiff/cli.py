@@ -280,17 +280,21 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _icechunk() -> Any:
+    # Icechunk's tracing subscriber formats every virtual reference, which makes publishing several times
+    # slower; the CLI skips it unless the user asked for Icechunk logs (read once, at icechunk's import).
+    if "ICECHUNK_LOG" not in os.environ and "icechunk" not in sys.modules:
+        os.environ.setdefault("ICECHUNK_NO_LOGS", "1")
     import icechunk as ic
 
-    if "ICECHUNK_LOG" not in os.environ:  # hide "LocalFileSystem is not safe for concurrent commits"
-        ic.set_logs_filter("error")
+    if "ICECHUNK_LOG" not in os.environ and "ICECHUNK_NO_LOGS" not in os.environ:
+        ic.set_logs_filter("error")  # hide "LocalFileSystem is not safe for concurrent commits"
     return ic
 
 
 def _write_icechunk(args: argparse.Namespace, cube: Any, dest: Path, urls: list[str]) -> list[tuple[str, str]]:
-    from . import icechunk as vic
+    ic = _icechunk()  # before virtual_geotiff.icechunk imports icechunk
 
-    ic = _icechunk()
+    from . import icechunk as vic
 
     plain = registry_for(urls)  # the real stores: publish reads their S3/HTTP settings for the containers
     storage = ic.local_filesystem_storage(str(dest))
@@ -344,9 +348,9 @@ def _write_kerchunk(args: argparse.Namespace, cube: Any, dest: Path, kind: str) 
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from . import icechunk as vic
+    ic = _icechunk()  # before virtual_geotiff.icechunk imports icechunk
 
-    ic = _icechunk()
+    from . import icechunk as vic
 
     path = _local_path(args.repo)
     if not path.is_dir():
