@@ -215,3 +215,16 @@ def test_header_byte_limit_stops_a_huge_tag():
     with pytest.raises(LimitExceededError):
         build(data)
 
+
+
+def test_read_past_the_end_does_not_move_the_end_of_the_object():
+    """Found by the campaign (seed 7, case 1007): an empty read past the end set the object's end to the
+    read's start (2 GiB), so repaired IFDs were served 2 GiB out and async-tiff's read of them came back as
+    2 GiB of zeros after seconds. Now the header read fails at once with a typed error."""
+    import time
+
+    case = fuzz.make_case(7, 1007)
+    t0 = time.perf_counter()
+    with pytest.raises((LimitExceededError, TiffFormatError)):
+        build(case.data, Limits(timeout_seconds=20.0))
+    assert time.perf_counter() - t0 < 3.0

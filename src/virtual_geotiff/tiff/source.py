@@ -82,8 +82,9 @@ class CachedRangeReader:
         data = bytes(data)
         self.stats.requests += 1
         self.stats.bytes += len(data)
-        if len(data) < end - start:
-            self.eof = start + len(data)
+        if 0 < len(data) < end - start or (not data and start == 0):
+            self.eof = start + len(data)  # a short read proves where the object ends; an empty one past the
+            # end proves only that it ends before `start` (taking `start` as the end put repaired IFDs 2 GiB out)
         self._segments.append((start, data))
         return data
 
