@@ -115,14 +115,16 @@ def check_chunks_in_object(ifd: IfdInfo, layout: ChunkLayout, size: int | None, 
     """Refuse chunks whose stored byte range ends past the end of the object (``size`` bytes, when known).
 
     Such a chunk would read short: padded, it would be zeros presented as pixels; unpadded, a failure
-    long after the build. The stored offsets and byte counts of every chunk in the grid are checked (before
-    any trimming of uncompressed chunks: a byte count past the end means a corrupt or truncated file).
+    long after the build. The byte ranges the manifest will reference are checked: for compressed chunks the
+    stored byte counts, for uncompressed ones the rows they must hold (longer stored counts are trimmed).
     uint64 arithmetic cannot overflow here because the offset is compared first.
     """
     if size is None:
         return
-    n = layout.offsets.size
-    offsets, lengths = ifd.offsets[:n], ifd.byte_counts[:n]
+    # The layout's ranges, in TIFF order: for uncompressed chunks these are already trimmed to the rows the
+    # chunk holds, so a StripByteCounts that overstates the data (libtiff and GDAL read such files) passes
+    # as long as every referenced byte exists.
+    offsets, lengths = layout.offsets.reshape(-1), layout.lengths.reshape(-1)
     size_u = np.uint64(size)
     present = (lengths > 0) & (offsets > 0)
     past = present & ((offsets > size_u) | (lengths > size_u - np.minimum(offsets, size_u)))
