@@ -229,9 +229,11 @@ def test_readme_cli_commands(tmp_path):
     assert [shlex.split(line)[1] for line in lines] == ["inspect", "build", "verify"]
     out = tmp_path / "quickstart-output"
     out.mkdir()
-    for i in range(4):  # what scripts/quickstart.py writes: scene_00.tif ... scene_03.tif, same grid
-        with rasterio.open(out / f"scene_{i:02d}.tif", "w", driver="COG", width=256, height=256, count=1,
-                           dtype="uint16", crs="EPSG:32633", transform=from_origin(500_000.0, 5_000_000.0, 10, 10),
+    # what scripts/quickstart.py writes: scene_<YYYYMM>_<west|east>.tif, two months x two neighbouring tiles
+    for i, (month, col) in enumerate([(m, c) for m in ("202401", "202402") for c in (0, 1)]):
+        with rasterio.open(out / f"scene_{month}_{('west', 'east')[col]}.tif", "w", driver="COG", width=256,
+                           height=256, count=1, dtype="uint16", crs="EPSG:32633",
+                           transform=from_origin(500_000.0 + col * 2560, 5_000_000.0, 10, 10),
                            compress="DEFLATE", predictor=2, blocksize=128) as dst:
             dst.write(np.full((256, 256), i + 1, "uint16"), 1)
     for line in lines:
@@ -239,4 +241,5 @@ def test_readme_cli_commands(tmp_path):
         result = run_cli(*args)
         assert result.returncode == 0, (line, result.stdout[-1500:], result.stderr[-1500:])
     ds = open_repo(out / "cube-repo")
-    assert ds["data"].shape == (4, 256, 256) and int(ds["data"][3, 0, 0]) == 4
+    assert ds["data"].shape == (2, 256, 512) and int(ds["data"][1, 0, 0]) == 3 and int(ds["data"][1, 0, 256]) == 4
+    assert str(ds["time"].values[1])[:10] == "2024-02-01"
