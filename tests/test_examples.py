@@ -41,6 +41,7 @@ def test_read_window(tmp_path):
 def test_publish_icechunk(tmp_path):
     out = run_example("publish_icechunk.py", "--out", str(tmp_path))
     assert "committed snapshot" in out and (tmp_path / "repo").is_dir()
+    assert "all 3 source file(s) match their published checksums" in out
     last = tmp_path / "stack" / "scene_2.tif"
     assert printed_sum(out) == rasterio_sum(last, rasterio.windows.Window(0, 0, 256, 256))
     # The repository holds references, not pixels: far smaller than the TIFFs it points into.
