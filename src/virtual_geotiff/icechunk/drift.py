@@ -11,7 +11,7 @@ from typing import Any
 import icechunk as ic
 
 from .._sync import run_sync
-from ..errors import InvalidArgumentError
+from ..headers import check_concurrency
 from ..sources import SourceStamp
 from .stamps import _etag_for, _round_up, read_sources
 
@@ -60,8 +60,7 @@ def verify(target: Any, *, registry: Any, branch: str = "main", snapshot_id: str
     ``target``: an ``icechunk.Repository`` (its ``branch`` or ``snapshot_id``), a session, or a store.
     ``registry``: the obstore registry that resolves the source URLs (as for the build).
     """
-    if concurrency < 1:
-        raise InvalidArgumentError(f"concurrency must be >= 1, got {concurrency}")
+    check_concurrency(concurrency)
     started = time.perf_counter()
     if isinstance(target, ic.Repository):
         session = (target.readonly_session(snapshot_id=snapshot_id) if snapshot_id
@@ -109,9 +108,7 @@ async def _head_all(urls: Sequence[str], registry: Any, concurrency: int) -> dic
                 meta = await obstore.head_async(store, path)
             except Exception as exc:
                 return exc
-        size = meta.get("size")
-        return SourceStamp(url=url, etag=meta.get("e_tag"), last_modified=meta.get("last_modified"),
-                           size=None if size is None else int(size))
+        return SourceStamp.from_meta(url, meta)
 
     results = await asyncio.gather(*(head(u) for u in urls))
     return dict(zip(urls, results, strict=True))
