@@ -140,10 +140,10 @@ def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHea
     main = header.ifds[0]
     if overview_level is None:
         return header, main, ifd_georeference(main, header)
-    from .multiscale import _with_dataset_metadata, pyramid_levels, select_overview
+    from .multiscale import pyramid_levels, select_overview, with_dataset_metadata
 
     level = select_overview(pyramid_levels(header, sidecar), overview_level, header.url)
-    return level.header, _with_dataset_metadata(level.ifd, main), level.georef
+    return level.header, with_dataset_metadata(level.ifd, main), level.georef
 
 
 async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, overview_level: int | None,

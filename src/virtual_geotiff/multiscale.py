@@ -204,7 +204,6 @@ def with_dataset_metadata(ifd: IfdInfo, main: IfdInfo) -> IfdInfo:
     return dataclasses.replace(ifd, geo=geo)
 
 
-_with_dataset_metadata = with_dataset_metadata  # the name cube.py imported first
 
 
 def mask_array(level: Level, limits: Limits) -> tuple[ManifestArray, CodecPlan]:
