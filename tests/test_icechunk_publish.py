@@ -6,6 +6,7 @@ read-only Icechunk session and is compared with rasterio's decode of the source 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -365,3 +366,50 @@ def test_http_urls_on_other_ports_are_refused(tmp_path):
         vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "r")), ["http://127.0.0.1:8123/a/x.tif"])
     assert vic.icechunk_url("https://example.org:443/a/x.tif") == "https://example.org/a/x.tif"
     assert vic.container_prefixes(["http://h:80/d/1.tif", "http://h/d/2.tif"]) == ["http://h/d/"]
+
+
+@pytest.mark.parametrize("no_logs", [True, False])
+def test_span_tracing_probe_sees_whether_icechunk_installed_its_subscriber(no_logs):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ICECHUNK_NO_LOGS"}
+    if no_logs:
+        env["ICECHUNK_NO_LOGS"] = "1"
+    code = "from virtual_geotiff.icechunk.tracing import span_tracing_active; print(span_tracing_active())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         check=True).stdout.split()
+    assert out == [str(not no_logs)]
+
+
+def test_publish_and_append_store_the_same_with_and_without_span_tracing(tmp_path, archive, monkeypatch):
+    """The writer sets references under placeholder metadata only while Icechunk's tracing is on; both
+    paths must leave identical metadata and references."""
+    from virtual_geotiff.icechunk import publishing
+
+    _data_dir, arrays = archive
+    urls = list(arrays)
+    reg = registry()
+    sources = {u: stamp(u, reg) for u in urls}
+    stores = {}
+    for tracing in (True, False):
+        monkeypatch.setattr(publishing, "span_tracing_active", lambda tracing=tracing: tracing)
+        repo_dir = tmp_path / f"repo-{tracing}"
+        repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
+        vic.publish(cube(urls[:3], DAYS[:3], reg), repo, sources={u: sources[u] for u in urls[:3]})
+        vic.append(cube(urls[3:], DAYS[3:], reg), repo, sources={u: sources[u] for u in urls[3:]})
+        stores[tracing] = repo.readonly_session(branch="main").store
+        ds = read_back(repo_dir)
+        for i, expected in enumerate(arrays.values()):
+            np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    def meta(store, key):
+        return json.loads(sync(store.get(key, default_buffer_prototype())).to_bytes())
+
+    for key in ("0/zarr.json", "spatial_ref/zarr.json", "zarr.json"):
+        assert meta(stores[True], key) == meta(stores[False], key)
+    assert meta(stores[False], "0/zarr.json")["dimension_names"] == ["time", "y", "x"]
+    assert meta(stores[False], "0/zarr.json")["attributes"]["grid_mapping"] == "spatial_ref"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from .containers import _check_containers, container_prefixes
 from .drift import DEFAULT_CONCURRENCY, _head_all
 from .refs import DEFAULT_BATCH, _array_path, _manifest_refs, _Refs, _write_refs
 from .stamps import _write_sources, checksum, read_sources
+from .tracing import span_tracing_active
 
 #: Variable attributes xarray keeps in ``encoding`` that must reach the Zarr attributes (as VirtualiZarr does).
 _ENCODING_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset")
@@ -133,10 +133,14 @@ def _metadata(var: xr.Variable, *, attributes: bool, shape: tuple[int, ...] | No
     return ArrayV3Metadata.from_dict(meta)
 
 
-def _placeholder(metadata: ArrayV3Metadata) -> ArrayV3Metadata:
-    """The smallest metadata Icechunk accepts for setting references (shape, dtype, chunk grid): Icechunk's
-    tracing formats the array's zarr.json once per reference, so references are set under this and the
-    real metadata (codecs, dimension names, attributes) replaces it afterwards, in the same session."""
+def _metadata_for_refs(metadata: ArrayV3Metadata) -> ArrayV3Metadata:
+    """The metadata to set references under: ``metadata`` itself when Icechunk's span tracing is off (no
+    later rewrite, which would make Icechunk regroup every pending reference), else the smallest metadata
+    Icechunk accepts (shape, dtype, chunk grid): the tracing formats the array's zarr.json once per
+    reference, so the real metadata (codecs, dimension names, attributes) replaces it afterwards, in the
+    same session. See ``tracing``."""
+    if not span_tracing_active():
+        return metadata
     meta = metadata.to_dict()
     endian = {"endian": "little"} if np.dtype(metadata.dtype.to_native_dtype()).itemsize > 1 else {}
     meta.update(codecs=[{"name": "bytes", "configuration": endian}], attributes={}, dimension_names=None)
@@ -295,7 +299,7 @@ _warned_logs = False
 
 def _warn_if_logs_slow(references: int) -> None:
     global _warned_logs
-    if references < SLOW_LOGS_WARNING_REFS or _warned_logs or "ICECHUNK_NO_LOGS" in os.environ:
+    if references < SLOW_LOGS_WARNING_REFS or _warned_logs or not span_tracing_active():
         return
     _warned_logs = True
     warnings.warn(
@@ -332,12 +336,14 @@ def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual:
                                    f"or publish to a new group/branch")
     loaded = xr.Dataset({n: v for n, v in loadable.items()}, attrs={})
     loaded.to_zarr(store, group=g or None, zarr_format=3, consolidated=False, mode="a")
-    # Set references under placeholder metadata: Icechunk formats the array metadata once per reference.
-    for name, var in virtual.items():
-        sync(_set_metadata(store, _array_path(g, name), _placeholder(_metadata(var, attributes=False))))
+    final = {name: _metadata(var, attributes=True) for name, var in {**virtual, **empty}.items()}
+    under = {name: _metadata_for_refs(final[name]) for name in virtual}
+    for name, meta in under.items():
+        sync(_set_metadata(store, _array_path(g, name), meta))
     written = _write_refs(store, g, virtual, refs, stamps, {}, batch_size)
-    for name, var in {**virtual, **empty}.items():
-        sync(_set_metadata(store, _array_path(g, name), _metadata(var, attributes=True)))
+    for name, meta in final.items():
+        if under.get(name) is not meta:
+            sync(_set_metadata(store, _array_path(g, name), meta))
     _set_group_attrs(store, g, dataset)
     return written
 
@@ -368,6 +374,7 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         raise InvalidArgumentError(f"append: {missing} do not exist in group {g or '/'}; publish first")
     offsets: dict[str, tuple[int, ...]] = {}
     new_meta: dict[str, ArrayV3Metadata] = {}
+    under: dict[str, ArrayV3Metadata] = {}
     for name, var in virtual.items():
         existing = root[_array_path(g, name)]
         if dim not in var.dims:
@@ -382,9 +389,9 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         shape = list(existing.shape)
         shape[axis] += var.shape[axis]
         offsets[name] = tuple(existing.shape[axis] // chunk if i == axis else 0 for i in range(var.ndim))
-        meta = _metadata(var, attributes=False, shape=tuple(shape))
-        new_meta[name] = meta.update_attributes(dict(existing.attrs))
-        sync(_set_metadata(store, _array_path(g, name), _placeholder(meta)))
+        new_meta[name] = _metadata(var, attributes=False, shape=tuple(shape)).update_attributes(dict(existing.attrs))
+        under[name] = _metadata_for_refs(new_meta[name])
+        sync(_set_metadata(store, _array_path(g, name), under[name]))
     along = {n: v for n, v in loadable.items() if dim in v.dims}
     for name, var in loadable.items():
         if name not in along and _array_path(g, name) in root:
@@ -396,7 +403,8 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         xr.Dataset(along).to_zarr(store, group=g or None, zarr_format=3, consolidated=False, append_dim=dim)
     written = _write_refs(store, g, virtual, refs, stamps, offsets, batch_size)
     for name, meta in new_meta.items():
-        sync(_set_metadata(store, _array_path(g, name), meta))
+        if under[name] is not meta:
+            sync(_set_metadata(store, _array_path(g, name), meta))
     return written
 
 
