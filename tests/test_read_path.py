@@ -12,7 +12,7 @@ import zarr
 
 from helpers import make_registry
 from virtual_geotiff import VirtualTIFF
-from virtual_geotiff.codecs.fastzlib import QUALNAME, ZARR_ZLIB, LibdeflateZlib, set_zlib_decoder, use_fast_decoders
+from virtual_geotiff.codecs.fastzlib import QUALNAME, LibdeflateZlib, use_default_decoders, use_fast_decoders
 from virtual_geotiff.codecs.predictor import _cumsum
 
 
@@ -33,7 +33,7 @@ def test_fast_zlib_decodes_what_tifffile_does(tmp_path, rowsperstrip, predictor)
         assert zarr.registry.get_codec_class("numcodecs.zlib") is LibdeflateZlib
         fast = _open(path)
     finally:
-        set_zlib_decoder(ZARR_ZLIB)
+        use_default_decoders()
     assert zarr.registry.get_codec_class("numcodecs.zlib") is not LibdeflateZlib
     np.testing.assert_array_equal(fast, data)
     np.testing.assert_array_equal(fast, _open(path))

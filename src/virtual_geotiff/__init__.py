@@ -7,7 +7,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from .codecs.fastzlib import use_fast_decoders
+from .codecs.fastzlib import use_default_decoders, use_fast_decoders
 from .errors import (
     FailedSourcesError,
     IncompatibleSourcesError,
@@ -41,5 +41,6 @@ __all__ = [
     "VirtualVRT",
     "VrtFormatError",
     "__version__",
+    "use_default_decoders",
     "use_fast_decoders",
 ]

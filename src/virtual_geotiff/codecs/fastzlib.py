@@ -64,10 +64,24 @@ def set_zlib_decoder(qualname: str) -> None:
     zarr.config.set({"codecs": codecs})
 
 
-def use_fast_decoders() -> None:
-    """Make zarr decode ``numcodecs.zlib`` chunks with libdeflate in this process (a zarr config change).
+def use_fast_decoders(*, pipeline: bool = True) -> None:
+    """Make zarr read faster in this process (zarr config changes; decoded arrays are byte-identical).
 
-    Affects every Zarr array the process reads with that codec (the output is byte-identical); undo with
-    ``set_zlib_decoder(ZARR_ZLIB)``.
+    Decodes ``numcodecs.zlib`` chunks with libdeflate and, unless ``pipeline=False``, reads arrays through
+    ``virtual_geotiff.codecs.pipeline.GroupedReadPipeline`` (chunks fetched and decoded in groups, one
+    thread hop per group, Deflate + predictor in one pass). Both apply to arrays opened afterwards;
+    ``use_default_decoders()`` restores zarr's own.
     """
     set_zlib_decoder(QUALNAME)
+    if pipeline:
+        from .pipeline import use_fast_pipeline
+
+        use_fast_pipeline()
+
+
+def use_default_decoders() -> None:
+    """Undo ``use_fast_decoders``: zarr's own ``numcodecs.zlib`` and ``BatchedCodecPipeline``."""
+    from .pipeline import ZARR_PIPELINE, set_codec_pipeline
+
+    set_zlib_decoder(ZARR_ZLIB)
+    set_codec_pipeline(ZARR_PIPELINE)
