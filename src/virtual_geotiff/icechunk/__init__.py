@@ -30,8 +30,9 @@ attributes follow in a final metadata write); without it, under the real metadat
 would make Icechunk regroup every pending reference). Setting ``ICECHUNK_NO_LOGS=1`` before ``icechunk`` is
 first imported removes the per-reference formatting altogether, at the price of Icechunk's log output and
 error span traces; the library does not set it for you (the command line does). With it, Icechunk's own
-work (``set_virtual_refs`` ~2-3 us and ``commit`` ~1.5 us per reference on a 2-core machine) is ~90% of a
-publish. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
+work (``set_virtual_refs`` 2-4 us and ``commit`` 1-3 us per reference, measured alone on a 2-core machine)
+is 55-70% of a large publish, and building the one ``VirtualChunkSpec`` per reference its API requires
+(~1.3 us) most of the rest. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
 
 Known Icechunk 1.1 limits: virtual chunk URLs lose their port, so http(s) sources must be served on the
 default port (others are refused up front, see ``icechunk_url``); ``append`` never re-sets existing
