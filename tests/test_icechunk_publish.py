@@ -413,3 +413,21 @@ def test_publish_and_append_store_the_same_with_and_without_span_tracing(tmp_pat
         assert meta(stores[True], key) == meta(stores[False], key)
     assert meta(stores[False], "0/zarr.json")["dimension_names"] == ["time", "y", "x"]
     assert meta(stores[False], "0/zarr.json")["attributes"]["grid_mapping"] == "spatial_ref"
+
+
+@pytest.mark.parametrize("tracing", [True, False])
+def test_slow_logs_warning_only_while_icechunk_tracing_is_on(tmp_path, archive, monkeypatch, tracing):
+    import warnings
+
+    from virtual_geotiff.icechunk import publishing
+
+    monkeypatch.setattr(publishing, "span_tracing_active", lambda: tracing)
+    monkeypatch.setattr(publishing, "SLOW_LOGS_WARNING_REFS", 1)
+    monkeypatch.setattr(publishing, "_warned_logs", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        published(tmp_path, archive, n=1)
+    slow = [w for w in caught if issubclass(w.category, vic.SlowIcechunkLogsWarning)]
+    assert len(slow) == (1 if tracing else 0)
+    if tracing:
+        assert "ICECHUNK_NO_LOGS=1" in str(slow[0].message)
