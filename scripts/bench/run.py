@@ -298,8 +298,7 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
     import numpy as np
     import zarr
 
-    from virtual_geotiff import VirtualTIFF
-    from virtual_geotiff.codecs.fastzlib import QUALNAME, ZARR_ZLIB, set_zlib_decoder
+    from virtual_geotiff import VirtualTIFF, use_default_decoders, use_fast_decoders
     from virtual_geotiff.icechunk import create_repository, open_repository, publish
 
     reg = local_registry()
@@ -309,11 +308,14 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
         url = (root / name).as_uri()
         from virtual_tiff import VirtualTIFF as VtTIFF
 
-        # zarr picks a codec's implementation when an array is opened: open each variant under its setting.
-        set_zlib_decoder(ZARR_ZLIB)
+        # zarr picks a codec's implementation and the codec pipeline when an array is opened: open each
+        # variant under its setting. "ours" = use_fast_decoders() (libdeflate + GroupedReadPipeline).
+        use_default_decoders()
         ours_zarr = zarr.open_group(VirtualTIFF(ifd=0)(url, reg), mode="r", zarr_format=3)["0"]
         vt = zarr.open_group(VtTIFF(ifd=0)(url, reg), mode="r", zarr_format=3)["0"]
-        set_zlib_decoder(QUALNAME)
+        use_fast_decoders(pipeline=False)
+        ours_zpipe = zarr.open_group(VirtualTIFF(ifd=0)(url, reg), mode="r", zarr_format=3)["0"]
+        use_fast_decoders()
         ours = zarr.open_group(VirtualTIFF(ifd=0)(url, reg), mode="r", zarr_format=3)["0"]
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
             cube = cases.ours_cube([url], reg)
@@ -321,9 +323,9 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
                     sources=cube.sources, registry=reg)
             session = open_repository(ic.local_filesystem_storage(tmp), registry=reg).readonly_session("main")
             committed = zarr.open_group(session.store, mode="r", zarr_format=3)["data"]
-            set_zlib_decoder(ZARR_ZLIB)
+            use_default_decoders()
             want = cases.read_rasterio(path, None, "1")
-            for arr in (ours, committed, ours_zarr, vt):
+            for arr in (ours, committed, ours_zpipe, ours_zarr, vt):
                 np.testing.assert_array_equal(np.asarray(arr[:]).reshape(want.shape), want)
             wins = cases.windows(spec["big_size"], block, count=args.windows)
 
@@ -339,6 +341,7 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
             for windowed in (False, True):
                 best = best_of(args.repeat, {
                     "ours ManifestStore": zread(ours, windowed),
+                    "ours ManifestStore, zarr's pipeline": zread(ours_zpipe, windowed),
                     "ours ManifestStore, zarr's zlib": zread(ours_zarr, windowed),
                     "ours Icechunk (committed)": zread(committed, windowed),
                     "vt ManifestStore": zread(vt, windowed),
@@ -349,7 +352,8 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
                     (w[0].stop - w[0].start) * (w[1].stop - w[1].start) * 2 for w in wins)
                 what = "full read" if not windowed else f"{len(wins)} x 1024-px windows"
                 rate = {k: nbytes / v / 1e6 for k, v in best.items()}
-                for mine in ("ours ManifestStore", "ours Icechunk (committed)", "ours ManifestStore, zarr's zlib"):
+                for mine in ("ours ManifestStore", "ours Icechunk (committed)", "ours ManifestStore, zarr's pipeline",
+                             "ours ManifestStore, zarr's zlib"):
                     for theirs in ("rasterio ALL_CPUS", "rasterio 1 thread"):
                         t = target if theirs == "rasterio ALL_CPUS" and "zarr's" not in mine else None
                         report.add(Row("reads", f"{name} {what}: {mine}", rate[mine], rate[theirs], theirs, "MB/s",

@@ -47,10 +47,13 @@ if TYPE_CHECKING:
 QUALNAME = "virtual_geotiff.codecs.pipeline.GroupedReadPipeline"
 #: zarr's own pipeline (what ``set_codec_pipeline(ZARR_PIPELINE)`` restores).
 ZARR_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
-#: At most this many chunks per group (one batched fetch, one thread hop).
+#: At most this many chunks per group (one batched fetch, one thread hop) ...
 MAX_GROUP = 64
+#: ... and at most about this many decoded bytes: big chunks need no grouping (their overhead is small
+#: next to decoding them) and decode better one per thread hop, overlapping their fetches.
+GROUP_BYTES = 1 << 20
 #: Aim for this many groups per CPU core, so every core has a group to decode while others are fetched.
-GROUPS_PER_CPU = 4
+GROUPS_PER_CPU = 2
 
 _ReadItem = tuple["ByteGetter", "ArraySpec", "SelectorTuple", "SelectorTuple", bool]
 
@@ -70,7 +73,7 @@ class GroupedReadPipeline(BatchedCodecPipeline):
         items = list(batch_info)
         if not items:
             return
-        size = group_size(len(items))
+        size = group_size(len(items), _chunk_bytes(items[0][1]))
         limit = max(1, int(config.get("async.concurrency") or 1))
         fetch_gate = asyncio.Semaphore(limit)
         group_gate = asyncio.Semaphore(limit)
@@ -114,9 +117,18 @@ class GroupedReadPipeline(BatchedCodecPipeline):
             out[out_selection] = part
 
 
-def group_size(n: int) -> int:
-    """Chunks per group: ``GROUPS_PER_CPU`` groups per core (every core decodes), at most ``MAX_GROUP``."""
-    return max(1, min(MAX_GROUP, math.ceil(n / (GROUPS_PER_CPU * (os.cpu_count() or 1)))))
+def group_size(n: int, chunk_bytes: int = 0) -> int:
+    """Chunks per group: ``GROUPS_PER_CPU`` groups per core (every core decodes), at most ``MAX_GROUP``
+    chunks and ``GROUP_BYTES`` decoded bytes."""
+    by_bytes = max(1, GROUP_BYTES // chunk_bytes) if chunk_bytes > 0 else MAX_GROUP
+    return max(1, min(MAX_GROUP, by_bytes, math.ceil(n / (GROUPS_PER_CPU * (os.cpu_count() or 1)))))
+
+
+def _chunk_bytes(spec: ArraySpec) -> int:
+    try:
+        return math.prod(spec.shape) * spec.dtype.to_native_dtype().itemsize
+    except Exception:  # a data type without a fixed item size: group by count only
+        return 0
 
 
 # -- fetching a group ---------------------------------------------------------------------------------
