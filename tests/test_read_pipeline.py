@@ -188,3 +188,30 @@ def test_group_size():
     assert pipeline.group_size(1) == 1
     assert pipeline.group_size(10**6) == pipeline.MAX_GROUP
     assert 1 <= pipeline.group_size(25) <= 25
+
+
+def _s2_like(path, shape=(150, 170), tile=(32, 32)) -> np.ndarray:
+    data = np.random.default_rng(5).integers(0, 65535, shape, dtype=np.uint16)
+    tifffile.imwrite(path, data, tile=tile, compression="zlib", predictor=2)
+    return data
+
+
+def test_http_reads_batch_ranges_per_file(tmp_path, http_server, fast):
+    """Over HTTP a group's chunks go to the store as one ``get_ranges`` call: fewer requests than chunks
+    (adjacent tiles coalesce), and the same pixels."""
+    data = _s2_like(tmp_path / "a.tif")
+    store = VirtualTIFF(ifd=0)(http_server.url_for("a.tif"), http_server.registry())
+    arr = zarr.open_group(store, mode="r", zarr_format=3)["0"]
+    _check(arr, data)
+    http_server.clear()
+    np.testing.assert_array_equal(arr[:], data)
+    gets = [r for r in http_server.records if r.method == "GET"]
+    assert 0 < len(gets) <= -(-30 // pipeline.group_size(30, 32 * 32 * 2))  # 30 chunks, one call per group
+
+
+def test_s3_reads_through_the_pipeline(tmp_path, s3_server, fast):
+    data = _s2_like(tmp_path / "a.tif")
+    bucket = s3_server.make_bucket()
+    [url] = s3_server.upload_dir(bucket, tmp_path, prefix="p")
+    store = VirtualTIFF(ifd=0)(url, s3_server.registry(bucket))
+    _check(zarr.open_group(store, mode="r", zarr_format=3)["0"], data)
