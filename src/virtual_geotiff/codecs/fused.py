@@ -35,11 +35,14 @@ def fused_decoder(array_array: tuple[Any, ...], array_bytes: Any, bytes_bytes: t
     then optionally one ``HorizontalPredictorCodec`` of 1/2/4/8-byte samples.
     """
     from zarr.codecs.bytes import BytesCodec
+    from zarr.core.buffer import cpu
 
     from .fastzlib import LibdeflateZlib
     from .predictor import HorizontalPredictorCodec
 
     if len(bytes_bytes) != 1 or type(bytes_bytes[0]) is not LibdeflateZlib:
+        return None
+    if spec.prototype.nd_buffer is not cpu.NDBuffer:  # the scratch buffer and libdeflate live in host memory
         return None
     if type(array_bytes) is not BytesCodec or len(array_array) > 1:
         return None
