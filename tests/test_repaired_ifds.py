@@ -1,4 +1,4 @@
-"""Valid old TIFFs async-tiff 0.7.2 panics on: read through a repaired copy of the IFD, equal to tifffile.
+"""Valid old TIFFs that strict readers stumble on (async-tiff 0.7.2 panics on each): read equal to tifffile.
 
 Each case writes a small TIFF with tifffile, then edits one IFD entry in place (the table keeps its
 size): dropping SamplesPerPixel / BitsPerSample / PhotometricInterpretation (TIFF defaults apply),
@@ -86,7 +86,7 @@ def test_missing_defaulted_tags(tmp_path, registry, tag):
 
 
 def test_multipage_without_samples_per_pixel(tmp_path, registry):
-    """Every IFD of the chain repaired, pointers relinked, values as tifffile gives them."""
+    """Every IFD of the chain without SamplesPerPixel: TIFF's default 1, values as tifffile gives them."""
     path = tmp_path / "multi.tif"
     with tifffile.TiffWriter(path) as tif:
         for k in range(3):
@@ -104,7 +104,7 @@ def test_multipage_without_samples_per_pixel(tmp_path, registry):
 
 
 @pytest.mark.parametrize("value", [Photometric.LOGL, Photometric.ICCLAB, 12345])
-def test_photometric_async_tiff_does_not_know(tmp_path, registry, value):
+def test_photometric_of_unknown_value(tmp_path, registry, value):
     path = write(tmp_path / "p.tif", GREY, photometric="minisblack", rowsperstrip=8)
     edit_entry(path, 262, new_value=struct.pack("<H", value))
     store = VirtualTIFF()(url=f"file://{path}", registry=registry)
@@ -135,13 +135,13 @@ def test_no_image_width_is_a_format_error(tmp_path, registry):
         read(path, registry)
 
 
-CORPUS = Path("/work/shared/corpus/pillow")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pillow"  # ../shared beside the checkout
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus absent")
 @pytest.mark.parametrize("name", ["Tests__images__8bit.s.tif", "Tests__images__multipage-mmap.tiff",
                                   "Tests__images__no_rows_per_strip.tif", "Tests__images__10ct_32bit_128.tiff"])
-def test_corpus_files_async_tiff_panics_on(registry, name):
+def test_corpus_files_strict_readers_refuse(registry, name):
     path = CORPUS / name
     store = VirtualTIFF()(url=f"file://{path}", registry=registry)
     group = zarr.open_group(store, mode="r", zarr_format=3)

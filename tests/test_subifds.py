@@ -80,8 +80,8 @@ def test_sub_ifd_header_facts(tmp_path, registry):
     assert [(s.width, s.height) for s in header.sub_ifds] == [(45, 35), (23, 18)]
 
 
-def test_subifd_async_tiff_would_panic_on_is_repaired(tmp_path, registry):
-    """A SubIFD without SamplesPerPixel goes through the same repaired-copy path as main IFDs."""
+def test_subifd_without_samples_per_pixel(tmp_path, registry):
+    """A SubIFD without SamplesPerPixel gets TIFF's default like a main IFD (async-tiff 0.7.2 panicked)."""
     import struct
 
     path = tmp_path / "pyramid.tif"

@@ -502,7 +502,7 @@ def _fail(args: argparse.Namespace, exc: BaseException, code: int, hint: str) ->
 def run() -> None:  # pragma: no cover - the console entry point
     """Run :func:`main` and leave without interpreter finalisation.
 
-    obstore/async-tiff keep tokio worker threads that drop Python objects shortly after ``asyncio.run``
+    obstore (and icechunk) keep tokio worker threads that drop Python objects shortly after ``asyncio.run``
     returns; if the interpreter is finalising at that moment CPython aborts ("PyGILState_Release: thread
     state must be current", exit 134) in roughly one short run in three. The command's work is done and its
     output flushed by then, so skipping finalisation loses nothing.

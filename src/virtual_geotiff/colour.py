@@ -49,8 +49,8 @@ def photometric_name(value: int) -> str:
 
 
 def gdal_colormap(colormap: np.ndarray, bits: int) -> list[list[int]]:
-    """The TIFF ColorMap (``IfdInfo.colormap``: one ``(r, g, b)`` uint16 row per index, as async-tiff gives
-    it) as GDAL exposes it: ``[[r, g, b, 255], ...]``, ``2**bits`` entries."""
+    """The TIFF ColorMap (``IfdInfo.colormap``: one ``(r, g, b)`` uint16 row per index, as
+    ``tiff.decode`` gives it) as GDAL exposes it: ``[[r, g, b, 255], ...]``, ``2**bits`` entries."""
     table = np.asarray(colormap, dtype=np.uint16).reshape(-1, 3).T[:, : 2**bits]  # size checked by the caller
     scaled = table if int(table.max(initial=0)) < 256 else table // 257
     rgba = np.vstack([scaled, np.full((1, scaled.shape[1]), 255, dtype=np.uint16)]).T

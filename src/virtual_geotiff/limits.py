@@ -18,9 +18,9 @@ class Limits:
     max_ifds: int = 10_000
     max_tags_per_ifd: int = 1_000
     max_tag_value_bytes: int = 256 * 1024 * 1024
-    #: Values of all tags of one IFD chain together. async-tiff holds each value as a ~32-byte Rust enum,
-    #: so 67 million SHORTs (128 MiB on disk, under max_tag_value_bytes) would cost it 2 GiB; 32 million
-    #: values cost at most ~1 GiB and still cover 12 million chunks (offsets + byte counts, plus overviews).
+    #: Values of all tags of one IFD chain together: decoded offsets take 8 bytes each, so a corrupt count of
+    #: 67 million SHORTs (128 MiB on disk, under max_tag_value_bytes) would cost 512 MiB; 32 million values
+    #: still cover 12 million chunks (offsets + byte counts, plus overviews).
     max_tag_values: int = 32_000_000
     max_header_bytes: int = 512 * 1024 * 1024
     max_chunks_per_array: int = 50_000_000

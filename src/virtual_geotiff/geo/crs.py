@@ -1,6 +1,6 @@
 """The coordinate reference system of an IFD, from its GeoKeys, as GDAL/libgeotiff read them.
 
-Pure functions over the ``geo_keys`` dict of ``GeoTags`` (async-tiff's snake_case key names). Three cases:
+Pure functions over the ``geo_keys`` dict of ``GeoTags`` (snake_case key names, ``tiff.decode``). Three cases:
 
 * EPSG codes (``ProjectedCSTypeGeoKey``, ``GeographicTypeGeoKey``): ``pyproj.CRS.from_epsg``; a
   ``ProjLinearUnitsGeoKey`` that differs from the EPSG unit overrides it, as GDAL does.
@@ -34,7 +34,7 @@ from ..errors import UnsupportedTiffError
 USER_DEFINED = 32767
 UNDEFINED = 0
 
-#: async-tiff's key names -> (GeoTIFF key name, key id), for messages.
+#: ``GeoTags.geo_keys`` names -> (GeoTIFF key name, key id), for messages.
 GEO_KEYS: dict[str, tuple[str, int]] = {
     "model_type": ("GTModelTypeGeoKey", 1024),
     "raster_type": ("GTRasterTypeGeoKey", 1025),
@@ -77,8 +77,8 @@ GEO_KEYS: dict[str, tuple[str, int]] = {
     "proj_scale_at_center": ("ProjScaleAtCenterGeoKey", 3093),
     "proj_azimuth_angle": ("ProjAzimuthAngleGeoKey", 3094),
     "proj_straight_vert_pole_long": ("ProjStraightVertPoleLongGeoKey", 3095),
-    "proj_rectified_grid_angle": ("ProjRectifiedGridAngleGeoKey", 3096),  # not parsed by async-tiff
-    "geog_towgs84": ("GeogTOWGS84GeoKey", 2062),  # not parsed by async-tiff
+    "proj_rectified_grid_angle": ("ProjRectifiedGridAngleGeoKey", 3096),  # read from the raw directory
+    "geog_towgs84": ("GeogTOWGS84GeoKey", 2062),  # read from the raw directory
     "vertical": ("VerticalCSTypeGeoKey", 4096),
     "vertical_citation": ("VerticalCitationGeoKey", 4097),
     "vertical_datum": ("VerticalDatumGeoKey", 4098),
@@ -252,7 +252,7 @@ _CT_NAMES = {
 
 
 def key_label(name: str) -> str:
-    """``ProjectedCSTypeGeoKey (3072)`` for async-tiff's ``projected_type``."""
+    """``ProjectedCSTypeGeoKey (3072)`` for ``projected_type``."""
     label, key_id = GEO_KEYS.get(name, (name, None))
     return label if key_id is None else f"{label} ({key_id})"
 
@@ -770,9 +770,9 @@ def parse_key_directory(directory: tuple[int, ...] | None,
                         doubles: tuple[float, ...] | None) -> tuple[int | None, dict[int, Any]]:
     """``(KeyRevisionMinor, {key id: value})`` from the raw GeoKeyDirectoryTag and GeoDoubleParamsTag.
 
-    SHORT values come back as ``int``, DOUBLE values as a tuple of floats; ASCII values (read by
-    async-tiff) as ``None``. Malformed directories give ``(None, {})``: async-tiff's keys are then all
-    there is.
+    SHORT values come back as ``int``, DOUBLE values as a tuple of floats; ASCII values (in
+    ``GeoTags.geo_keys``) as ``None``. Malformed directories give ``(None, {})``: the named keys are then
+    all there is.
     """
     if not directory or len(directory) < 4:
         return None, {}

@@ -1,9 +1,9 @@
-"""Walks the IFD chain before async-tiff does, so a hostile file cannot make the reader loop.
+"""Walks a TIFF's IFD chain: every IFD's raw entry table, with guards a hostile file cannot get past.
 
-async-tiff follows next-IFD pointers without cycle detection. This walk reads only the IFD entry
-tables (usually inside the first prefetch), refuses absurd tag counts and value sizes, and cuts a
-looping chain where it first repeats, as tifffile and libtiff do, so async-tiff then sees the
-same finite chain.
+The walk reads only the IFD entry tables (usually inside the first prefetch), refuses absurd tag counts
+and value sizes, and cuts a looping chain where it first repeats, as tifffile and libtiff do. It also
+records every byte range a parser interprets (``IfdChain.regions``), so the out-of-line values can be
+fetched in one go before ``tiff.decode`` types them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError
 from ..limits import Limits
@@ -25,9 +26,9 @@ class TiffFormatWarning(UserWarning):
     """A recoverable defect in a TIFF header (e.g. a looping IFD chain that was cut)."""
 
 
-@dataclass(frozen=True)
-class RawEntry:
-    """One IFD entry as stored: its type, count and the raw inline value/offset field."""
+class RawEntry(NamedTuple):
+    """One IFD entry as stored: its type, count and the raw inline value/offset field (a tuple: a file's
+    walk makes dozens of these, for thousands of files per build)."""
 
     type: int
     count: int
@@ -54,10 +55,10 @@ class IfdChain:
     entries: tuple[dict[int, RawEntry], ...]
     cut_at: int | None  # index of the IFD whose next pointer looped, if any
     #: Every byte range a TIFF parser interprets: the file header, each IFD's entry table and the
-    #: out-of-line tag values, sorted. ``CachedRangeReader`` serves async-tiff's readahead from these.
+    #: out-of-line tag values, sorted: ``CachedRangeReader.fetch_regions`` fetches exactly these.
     regions: tuple[tuple[int, int], ...] = ()
     #: Entries stored in each IFD's table: more than ``len(entries[i])`` when a tag appears twice (the first
-    #: wins, as in libtiff and tifffile; ``tiff.repair`` shows async-tiff a copy without the duplicates).
+    #: wins, as in libtiff and tifffile).
     entry_counts: tuple[int, ...] = ()
 
 
@@ -84,7 +85,6 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
     else:
         raise TiffFormatError(f"{reader.url} is not a TIFF: version {version} (expected 42 or BigTIFF 43)")
 
-    count_size, entry_size, ptr_size = (8, 20, 8) if bigtiff else (2, 12, 4)
     offsets: list[int] = []
     entries: list[dict[int, RawEntry]] = []
     regions: list[tuple[int, int]] = [(0, 16 if bigtiff else 8)]
@@ -94,10 +94,6 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
     while offset:
         if offset in seen:
             cut_at = len(offsets) - 1
-            # Make async-tiff see the same finite chain: overlay a zero next-pointer.
-            last = offsets[-1]
-            n = counts[-1]
-            reader.patch(last + count_size + n * entry_size, b"\0" * ptr_size)
             warnings.warn(
                 f"{reader.url}: the IFD chain loops back to offset {offset} after IFD {cut_at}; "
                 f"reading the first {len(offsets)} IFDs only",
@@ -127,8 +123,8 @@ async def walk_ifd_chain(reader: CachedRangeReader, limits: Limits) -> IfdChain:
 
 
 def check_tag_values(chain: IfdChain, limits: Limits, url: str) -> None:
-    """Refuse a chain whose tags hold more values than ``limits.max_tag_values`` before async-tiff parses
-    them (it expands every value to a ~32-byte enum: a corrupt count would abort the process on allocation)."""
+    """Refuse a chain whose tags hold more values than ``limits.max_tag_values`` before they are decoded
+    (a corrupt count would otherwise allocate gigabytes of offsets)."""
     total = 0
     for index, entries in enumerate(chain.entries):
         for tag, entry in entries.items():
@@ -239,23 +235,20 @@ def _parse_entries(table: bytes, n: int, bo: str, bigtiff: bool, url: str, index
                    limits: Limits, regions: list[tuple[int, int]]) -> dict[int, RawEntry]:
     """The entries of one IFD by tag (first wins); appends every out-of-line value's byte range to
     ``regions`` (duplicates included: another parser may read either)."""
-    fmt, size, field_at, field_len = (bo + "HHQ", 12, 12, 8) if bigtiff else (bo + "HHI", 8, 8, 4)
-    ptr = bo + ("Q" if bigtiff else "I")
-    entry_size = 20 if bigtiff else 12
+    layout, entry_size, field_len, ptr = (("HHQ8s", 20, 8, "Q") if bigtiff else ("HHI4s", 12, 4, "I"))
+    sizes = FIELD_TYPE_SIZES
+    limit = limits.max_tag_value_bytes
     tags: dict[int, RawEntry] = {}
-    for i in range(n):
-        e = table[i * entry_size : (i + 1) * entry_size]
-        tag, typ, count = struct.unpack(fmt, e[:size])
-        nbytes = FIELD_TYPE_SIZES.get(typ, 0) * count
-        if nbytes > limits.max_tag_value_bytes:
-            raise LimitExceededError(
-                f"{url}: tag {tag} in IFD {index} holds {nbytes} bytes, above "
-                f"max_tag_value_bytes={limits.max_tag_value_bytes}; raise Limits(max_tag_value_bytes=...) "
-                "if that is legitimate"
-            )
+    for tag, typ, count, field in struct.iter_unpack(bo + layout, table[: n * entry_size]):
+        nbytes = sizes.get(typ, 0) * count
         if nbytes > field_len:
-            start = struct.unpack(ptr, e[field_at : field_at + field_len])[0]
+            if nbytes > limit:
+                raise LimitExceededError(
+                    f"{url}: tag {tag} in IFD {index} holds {nbytes} bytes, above "
+                    f"max_tag_value_bytes={limit}; raise Limits(max_tag_value_bytes=...) if that is legitimate"
+                )
+            start = struct.unpack(bo + ptr, field)[0]
             regions.append((start, start + nbytes))
-        tags.setdefault(tag, RawEntry(typ, count, e[field_at : field_at + field_len]))
+        if tag not in tags:
+            tags[tag] = RawEntry(typ, count, field)
     return tags
-

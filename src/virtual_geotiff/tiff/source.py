@@ -1,15 +1,10 @@
-"""A caching, counting byte-range reader that sits between async-tiff and the object store.
+"""A caching, counting byte-range reader for one object's header bytes.
 
-Why it exists: async-tiff reads headers with a readahead that starts at offset 0. Putting this reader in
-between lets the IFD-chain guard and async-tiff share one prefetch (one GET per COG header), lets us
-cap the header bytes read from a hostile file, and counts requests and bytes for benchmarks.
-
-IFDs placed after the image data (GDAL internal masks, tifffile pyramids, OME) would make async-tiff's
-readahead span the whole image. The chain walk knows every byte range a TIFF parser interprets (IFD
-tables and out-of-line tag values), so ``fetch_regions`` reads just those (coalesced, concurrently) and
-then ``get_range_async`` answers async-tiff from the cache, with zeros for the pixel bytes in between
-that no parser looks at. A region that cannot be read in full (truncated file) turns this off, so
-async-tiff then sees the real, short object and fails as it should.
+Why it exists: the chain walk reads a file's IFDs piece by piece; this reader answers those reads from
+one prefetch (one GET per COG header), caps the header bytes read from a hostile file, retries transient
+errors, and counts requests and bytes for benchmarks. IFDs placed after the image data (GDAL internal
+masks, tifffile pyramids, OME) are read by ``fetch_regions``: just the IFD tables and out-of-line tag
+values (coalesced, concurrently), never the pixel bytes in between.
 """
 
 from __future__ import annotations
@@ -43,8 +38,6 @@ class ReadStats:
 class CachedRangeReader:
     """Serves byte ranges of one object from cached segments, fetching only what is missing.
 
-    Implements the ``get_range_async`` / ``get_ranges_async`` half of the obspec protocol that
-    async-tiff needs, for the single path this reader was made for.
     """
 
     store: Any
@@ -54,18 +47,12 @@ class CachedRangeReader:
     retries: int = DEFAULT_RETRIES
     stats: ReadStats = field(default_factory=ReadStats)
     _segments: list[tuple[int, bytes]] = field(default_factory=list)
-    #: Byte patches applied on top of fetched data (used to cut a looping IFD chain for async-tiff).
-    _patches: dict[int, bytes] = field(default_factory=dict)
-    #: ``(position, bytes)`` served above the real data and never fetched (repaired IFDs, ``tiff.repair``).
-    _synthetic: tuple[int, bytes] | None = None
     eof: int | None = None
     #: The object's identity from the first GET's metadata (no extra request); None when the store gives none.
     stamp: SourceStamp | None = None
-    #: Set by ``fetch_regions`` once every interpreted byte is cached: uncached gaps read as zeros.
-    sparse: bool = False
 
     def __repr__(self) -> str:
-        # async-tiff formats its store once per open: the dataclass repr would print every cached byte
+        # the dataclass repr would print every cached byte
         return f"CachedRangeReader({self.url!r})"
 
     async def _fetch(self, start: int, end: int) -> bytes:
@@ -131,32 +118,36 @@ class CachedRangeReader:
                 return seg[start - seg_start : end - seg_start]
         return None
 
-    async def read(self, start: int, end: int, *, min_fetch: int = 0, sparse: bool = False) -> bytes:
-        """Bytes ``[start, end)``; shorter only when the object ends first. ``sparse=True`` (async-tiff's
-        reads) serves uncached gaps as zeros once ``fetch_regions`` has cached every interpreted byte."""
+    async def read(self, start: int, end: int, *, min_fetch: int = 0) -> bytes:
+        """Bytes ``[start, end)``; shorter only when the object ends first. A miss fetches at least
+        ``min_fetch`` bytes (the chain walk's readahead)."""
         if start < 0 or end < start:
             raise TiffFormatError(f"invalid byte range {start}-{end} in {self.url}")
-        if self._synthetic is not None and end > self._synthetic[0]:
-            position, extra = self._synthetic
-            end = min(end, position + len(extra))  # nothing exists past the synthetic region
-            real = await self._read_real(start, position, min_fetch, sparse) if start < position else b""
-            # bytes between the object's end and the synthetic region read as zeros
-            return real.ljust(max(0, position - start), b"\0") + extra[max(start, position) - position : end - position]
-        return await self._read_real(start, end, min_fetch, sparse)
-
-    async def _read_real(self, start: int, end: int, min_fetch: int, sparse: bool = False) -> bytes:
         if self.eof is not None and start >= self.eof:
             return b""
-        size = self.eof if self.eof is not None else (self.stamp.size if self.stamp is not None else None)
-        if size is not None:  # never serve (sparse zeros for) bytes past the object: a corrupt IFD made
-            end = min(end, size)  # async-tiff ask for 2 GiB, which came back as 2 GiB of zeros
         data = self._cached(start, end)
-        if data is None and sparse and self.sparse:
-            return self._sparse_read(start, end)
         if data is None:
             fetched = await self._fetch(start, max(end, start + min_fetch))
             data = fetched[: end - start]
-        return self._apply_patches(start, data)
+        return data
+
+    def cached(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` from what was already fetched (``fetch_regions``); shorter (possibly empty)
+        when they were not fetched, i.e. lie past the object's end."""
+        data = self._cached(start, end)
+        if data is not None:
+            return data
+        # a range that spans several fetched segments (a large tag value starting inside the prefetch)
+        out, pos = bytearray(), start
+        for seg_start, seg in sorted(self._segments):
+            seg_end = seg_start + len(seg)
+            if seg_start <= pos < seg_end:
+                take = seg[pos - seg_start : min(end, seg_end) - seg_start]
+                out += take
+                pos += len(take)
+                if pos >= end:
+                    break
+        return bytes(out)
 
     def _missing(self, start: int, end: int) -> list[tuple[int, int]]:
         """The parts of ``[start, end)`` no cached segment covers."""
@@ -176,8 +167,10 @@ class CachedRangeReader:
 
     async def fetch_regions(self, regions: tuple[tuple[int, int], ...], merge_gap: int) -> None:
         """Fetch the uncached parts of ``regions`` (ranges closer than ``merge_gap`` in one request, all
-        requests concurrently), then serve async-tiff sparsely if every region could be read in full."""
+        requests concurrently)."""
         missing = [gap for start, end in regions if end > start for gap in self._missing(start, end)]
+        if self.eof is not None:
+            missing = [(start, end) for start, end in missing if start < self.eof]
         merged: list[list[int]] = []
         for start, end in sorted(missing):
             if merged and start - merged[-1][1] <= merge_gap:
@@ -186,42 +179,6 @@ class CachedRangeReader:
                 merged.append([start, end])
         if merged:
             await asyncio.gather(*(self._fetch(start, end) for start, end in merged))
-        last = max(end for _, end in regions)
-        self.sparse = (self.eof is None or last <= self.eof) and all(
-            not self._missing(start, end) for start, end in regions
-        )
-
-    def _sparse_read(self, start: int, end: int) -> bytes:
-        """``[start, end)`` from the cached segments with zeros where nothing was fetched."""
-        if self.eof is not None:
-            end = min(end, self.eof)
-        buf = bytearray(max(0, end - start))
-        for seg_start, seg in self._segments:
-            lo, hi = max(start, seg_start), min(end, seg_start + len(seg))
-            if lo < hi:
-                buf[lo - start : hi - start] = seg[lo - seg_start : hi - seg_start]
-        return self._apply_patches(start, bytes(buf))
-
-    def _apply_patches(self, start: int, data: bytes) -> bytes:
-        if not self._patches:
-            return data
-        end = start + len(data)
-        buf = None
-        for pos, patch in self._patches.items():
-            if pos < end and pos + len(patch) > start:
-                buf = buf or bytearray(data)
-                for i, b in enumerate(patch):
-                    if start <= pos + i < end:
-                        buf[pos + i - start] = b
-        return bytes(buf) if buf is not None else data
-
-    def patch(self, position: int, value: bytes) -> None:
-        """Overlay ``value`` at ``position`` for every later read (never touches the object)."""
-        self._patches[position] = value
-
-    def serve_synthetic(self, position: int, data: bytes) -> None:
-        """Serve ``data`` at ``position`` (at or past the object's end) instead of fetching it."""
-        self._synthetic = (position, data)
 
     async def size(self) -> int:
         """The object's size in bytes: known once a read reached its end, else asked with one HEAD."""
@@ -230,17 +187,6 @@ class CachedRangeReader:
             self.stats.requests += 1
             self.eof = int(meta["size"])
         return self.eof
-
-    # -- obspec protocol used by async-tiff ---------------------------------------------------------
-    async def get_range_async(self, path: str, *, start: int, end: int | None = None,
-                              length: int | None = None) -> bytes:
-        end = start + length if end is None else end
-        return await self.read(start, end, sparse=True)
-
-    async def get_ranges_async(self, path: str, *, starts, ends=None, lengths=None) -> list[bytes]:
-        if ends is None:
-            ends = [s + n for s, n in zip(starts, lengths)]
-        return [await self.read(s, e) for s, e in zip(starts, ends)]
 
 
 def _is_range_past_end(exc: Exception) -> bool:

@@ -88,7 +88,7 @@ class LercAddCompression(IntEnum):
 
 
 class Tag(IntEnum):
-    """Tag numbers read from ``other_tags`` (those async-tiff does not expose as properties)."""
+    """Tag numbers this library names in code and messages."""
 
     NEW_SUBFILE_TYPE = 254
     COMPRESSION = 259
