@@ -215,3 +215,29 @@ def test_s3_reads_through_the_pipeline(tmp_path, s3_server, fast):
     [url] = s3_server.upload_dir(bucket, tmp_path, prefix="p")
     store = VirtualTIFF(ifd=0)(url, s3_server.registry(bucket))
     _check(zarr.open_group(store, mode="r", zarr_format=3)["0"], data)
+
+
+def test_icechunk_changed_source_still_fails_the_read(tmp_path, fast):
+    """A batched Icechunk fetch that fails (here: the source changed since publishing) is retried per key,
+    so the read fails with Icechunk's own checksum error, as under zarr's pipeline."""
+    import time
+
+    import icechunk as ic
+
+    from virtual_geotiff.cube import open_virtual_cube
+    from virtual_geotiff.icechunk import create_repository, open_repository, publish
+
+    path = tmp_path / "a.tif"
+    _s2_like(path)
+    reg = make_registry()
+    cube = open_virtual_cube([file_url(path)], reg)
+    storage = ic.local_filesystem_storage(str(tmp_path / "repo"))
+    publish(cube.dataset, create_repository(storage, cube.sources, registry=reg), sources=cube.sources, registry=reg)
+    time.sleep(0.01)
+    data = np.random.default_rng(6).integers(0, 65535, (150, 170), dtype=np.uint16)
+    tifffile.imwrite(path, data, tile=(32, 32), compression="zlib", predictor=2)
+    arr = zarr.open_group(open_repository(storage, registry=reg).readonly_session("main").store, mode="r",
+                          zarr_format=3)["data"]
+    assert isinstance(arr._async_array.codec_pipeline, GroupedReadPipeline)
+    with pytest.raises(ic.IcechunkError, match="checksum of the object owning the virtual chunk has changed"):
+        arr[:]
