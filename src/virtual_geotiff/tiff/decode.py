@@ -178,6 +178,8 @@ def enumerated(values: EntryValues, tag: int, default: int) -> int:
     entry = values.entries.get(tag)
     if entry is None:
         return default
+    if entry.count == 1 and entry.type in (1, 3, 4, 16):
+        return values.first(tag, default, str(tag))
     if entry.type in (1, 3, 4, 16) and entry.count >= 1 and FIELD_TYPE_SIZES[entry.type] * entry.count <= len(
             entry.field):
         return int(values.ints(tag)[0])

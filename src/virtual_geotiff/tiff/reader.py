@@ -215,9 +215,9 @@ def ifd_info(values: EntryValues) -> IfdInfo:
             f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}ByteCounts tag; "
             "virtual references need the byte length of every chunk"
         )
-    colormap = values.ints(320)
-    subsampling = values.ints(530)
-    keys, directory, doubles = geo_keys(values)
+    colormap = values.ints(320) if 320 in entries else None
+    subsampling = values.ints(530) if 530 in entries else None
+    geo = _geo_tags(values) if not _GEO_TAGS.isdisjoint(entries) else _NO_GEO
     return IfdInfo(
         index=index,
         width=width,
@@ -237,22 +237,32 @@ def ifd_info(values: EntryValues) -> IfdInfo:
         jpeg_tables=values.raw(347) if compression == Compression.JPEG else None,
         lerc_parameters=values.ints(50674) if compression == Compression.LERC else None,
         subfile_type=values.first(254, 0, "NewSubfileType"),
-        extra_samples=values.ints(338) or (),
+        extra_samples=(values.ints(338) or ()) if 338 in entries else (),
         orientation=values.first(274, 1, "Orientation"),
         fill_order=values.first(266, 1, "FillOrder"),
         ycbcr_subsampling=(subsampling[0], subsampling[1]) if subsampling and len(subsampling) == 2 else (2, 2),
         colormap=None if colormap is None else _colormap(colormap, url, index),
-        geo=GeoTags(
-            model_pixel_scale=values.floats(33550),
-            model_tiepoint=values.floats(33922),
-            model_transformation=values.floats(34264),
-            geo_keys=keys,
-            gdal_nodata=values.text(42113),
-            gdal_metadata=values.text(42112),
-            key_directory=directory,
-            double_params=doubles,
-        ),
+        geo=geo,
         tags_present=frozenset(entries),
+    )
+
+
+#: Tags that make ``GeoTags``; an IFD with none of them (most overview IFDs) shares one empty ``GeoTags``.
+_GEO_TAGS = frozenset({33550, 33922, 34264, 34735, 34736, 34737, 42112, 42113})
+_NO_GEO = GeoTags()
+
+
+def _geo_tags(values: EntryValues) -> GeoTags:
+    keys, directory, doubles = geo_keys(values)
+    return GeoTags(
+        model_pixel_scale=values.floats(33550),
+        model_tiepoint=values.floats(33922),
+        model_transformation=values.floats(34264),
+        geo_keys=keys,
+        gdal_nodata=values.text(42113),
+        gdal_metadata=values.text(42112),
+        key_directory=directory,
+        double_params=doubles,
     )
 
 

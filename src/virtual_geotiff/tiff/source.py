@@ -168,6 +168,10 @@ class CachedRangeReader:
     async def fetch_regions(self, regions: tuple[tuple[int, int], ...], merge_gap: int) -> None:
         """Fetch the uncached parts of ``regions`` (ranges closer than ``merge_gap`` in one request, all
         requests concurrently)."""
+        if self._segments and regions:  # the usual COG: every region inside the first prefetch
+            seg_start, seg = self._segments[0]
+            if seg_start <= regions[0][0] and max(end for _, end in regions) <= seg_start + len(seg):
+                return
         missing = [gap for start, end in regions if end > start for gap in self._missing(start, end)]
         if self.eof is not None:
             missing = [(start, end) for start, end in missing if start < self.eof]
