@@ -104,15 +104,17 @@ class EntryValues:
             return tuple(n / d if d else float("nan") for n, d in zip(values[::2], values[1::2], strict=True))
         return values
 
-    def ints(self, tag: int) -> tuple[int, ...] | None:
-        """Integer values (BYTE/SHORT/LONG/LONG8 and signed kinds); a tag of another type is refused."""
+    def _integer_entry(self, tag: int) -> RawEntry | None:
+        """The entry of ``tag`` when present; one that is not of an integer type is refused."""
         entry = self.entries.get(tag)
-        if entry is None:
-            return None
-        if entry.type not in _INTEGER_TYPES:
+        if entry is not None and entry.type not in _INTEGER_TYPES:
             raise TiffFormatError(f"{where(self.url, self.index)}: tag {tag} is stored as field type {entry.type}, "
                                   f"where TIFF wants integers; {CORRUPT_HINT}")
-        return self._numbers(tag)
+        return entry
+
+    def ints(self, tag: int) -> tuple[int, ...] | None:
+        """Integer values (BYTE/SHORT/LONG/LONG8 and signed kinds); a tag of another type is refused."""
+        return None if self._integer_entry(tag) is None else self._numbers(tag)
 
     def first(self, tag: int, default: int | None, what: str) -> int | None:
         """The first integer value of ``tag``, ``default`` when the tag is absent."""
@@ -130,12 +132,9 @@ class EntryValues:
 
     def array(self, tag: int) -> np.ndarray | None:
         """Integer values as a uint64 array (strip/tile offsets and byte counts: thousands of values)."""
-        entry = self.entries.get(tag)
+        entry = self._integer_entry(tag)
         if entry is None:
             return None
-        if entry.type not in _INTEGER_TYPES:
-            raise TiffFormatError(f"{where(self.url, self.index)}: tag {tag} is stored as field type {entry.type}, "
-                                  f"where TIFF wants integers; {CORRUPT_HINT}")
         values = np.frombuffer(self.raw(tag), dtype=self.byteorder + _FORMATS[entry.type], count=entry.count)
         if values.dtype.kind == "i" and (values < 0).any():
             raise TiffFormatError(f"{where(self.url, self.index)}: tag {tag} holds negative offsets or byte counts; "
