@@ -10,6 +10,7 @@ the next is built.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ def _specs(refs: _Refs, start: int, stop: int, chunk_offset: np.ndarray, etags: 
         index = index + chunk_offset
     codes = refs.codes[start:stop]
     urls = np.asarray(refs.urls, dtype=object)
-    return list(map(ic.VirtualChunkSpec, index.tolist(), urls[codes].tolist(),
+    # Chunk indices as tuples zipped from per-axis lists: Icechunk copies them in at construction, so zip can
+    # recycle one tuple, where ``index.tolist()`` allocates a list per chunk (spec building ~2x faster).
+    indices = zip(*(axis.tolist() for axis in index.T)) if index.shape[1] else itertools.repeat((), len(index))
+    return list(map(ic.VirtualChunkSpec, indices, urls[codes].tolist(),
                     refs.offsets[start:stop].tolist(), refs.lengths[start:stop].tolist(),
                     etags[codes].tolist(), stamps[codes].tolist()))
 
