@@ -31,8 +31,8 @@ would make Icechunk regroup every pending reference). Setting ``ICECHUNK_NO_LOGS
 first imported removes the per-reference formatting altogether, at the price of Icechunk's log output and
 error span traces; the library does not set it for you (the command line does). With it, Icechunk's own
 work (``set_virtual_refs`` 2-4 us and ``commit`` 1-3 us per reference, measured alone on a 2-core machine)
-is 55-70% of a large publish, and building the one ``VirtualChunkSpec`` per reference its API requires
-(~1.3 us) most of the rest. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
+is 65-80% of a large publish, and building the one ``VirtualChunkSpec`` per reference its API requires
+(~0.9 us) most of the rest. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
 
 Known Icechunk 1.1 limits: virtual chunk URLs lose their port, so http(s) sources must be served on the
 default port (others are refused up front, see ``icechunk_url``); ``append`` never re-sets existing
