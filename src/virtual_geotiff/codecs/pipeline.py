@@ -157,9 +157,20 @@ def _batched_getter(store: Any) -> Any:
     cls = type(store)
     if cls.__module__.startswith("icechunk") and hasattr(store, "get_partial_values"):
         return _icechunk_get_many
-    if cls.__module__.startswith("virtualizarr") and cls.__name__ == "ManifestStore":
+    if cls.__module__.startswith("virtualizarr") and cls.__name__ == "ManifestStore" and _manifest_internals(store):
         return _manifest_get_many
     return None
+
+
+def _manifest_internals(store: Any) -> bool:
+    """Whether this VirtualiZarr still has the internals ``_manifest_get_many`` mirrors (checked for 2.5.x;
+    without them chunks are fetched through ``ManifestStore.get``, one call each, as zarr does)."""
+    try:
+        from virtualizarr.manifests.store import _get_deepest_group_or_array  # noqa: F401
+        from virtualizarr.manifests.utils import parse_manifest_index  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(store, "_group") and hasattr(store, "_registry")
 
 
 async def _icechunk_get_many(store: Any, paths: list[str], prototype: BufferPrototype) -> list[Buffer | None]:
