@@ -177,11 +177,9 @@ def enumerated(values: EntryValues, tag: int, default: int) -> int:
     entry = values.entries.get(tag)
     if entry is None:
         return default
-    if entry.count == 1 and entry.type in (1, 3, 4, 16):
-        return values.first(tag, default, str(tag))
     if entry.type in (1, 3, 4, 16) and entry.count >= 1 and FIELD_TYPE_SIZES[entry.type] * entry.count <= len(
             entry.field):
-        return int(values.ints(tag)[0])
+        return values.first(tag, default, str(tag))
     raise TiffFormatError(
         f"{where(values.url, values.index)}: tag {tag} is stored as {entry.count} value(s) of field type "
         f"{entry.type}; TIFF wants one SHORT. The file is corrupt"
@@ -195,10 +193,9 @@ def geo_keys(values: EntryValues) -> tuple[dict[str, Any], tuple[int, ...] | Non
     GeoAsciiParamsTag without its ``|`` terminator. A key pointing outside its params tag is left out (GDAL
     ignores it too); a malformed directory gives no keys.
     """
-    directory = values.ints(_GEO_KEY_DIRECTORY) if _GEO_KEY_DIRECTORY in values.entries else None
-    if values.entries.get(_GEO_KEY_DIRECTORY) is not None and values.entries[_GEO_KEY_DIRECTORY].type != 3:
-        directory = None
-    doubles = values.floats(_GEO_DOUBLE_PARAMS) if _GEO_DOUBLE_PARAMS in values.entries else None
+    entry = values.entries.get(_GEO_KEY_DIRECTORY)
+    directory = values.ints(_GEO_KEY_DIRECTORY) if entry is not None and entry.type == 3 else None  # SHORTs only
+    doubles = values.floats(_GEO_DOUBLE_PARAMS)
     keys: dict[str, Any] = {}
     if not directory or len(directory) < 4:
         return keys, directory, doubles

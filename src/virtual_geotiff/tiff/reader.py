@@ -136,16 +136,15 @@ async def _read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> 
                                 f"path, and the store's bucket, region and credentials") from exc
     infos = _decode_chain(chain, reader, url, limits)
     sub_infos: tuple[IfdInfo, ...] = ()
-    if any(330 in entries for entries in chain.entries):
-        subs = await walk_sub_ifds(reader, chain, limits)
-        if subs is not None:
-            await reader.fetch_regions(subs.chain.regions, limits.prefetch_bytes)
-            first = len(infos)
-            sub_infos = tuple(
-                dataclasses.replace(info, index=first + i, parent=parent, sub_index=k)
-                for i, (info, (parent, k)) in enumerate(
-                    zip(_decode_chain(subs.chain, reader, url, limits), subs.parents, strict=True))
-            )
+    subs = await walk_sub_ifds(reader, chain, limits)
+    if subs is not None:
+        await reader.fetch_regions(subs.chain.regions, limits.prefetch_bytes)
+        first = len(infos)
+        sub_infos = tuple(
+            dataclasses.replace(info, index=first + i, parent=parent, sub_index=k)
+            for i, (info, (parent, k)) in enumerate(
+                zip(_decode_chain(subs.chain, reader, url, limits), subs.parents, strict=True))
+        )
     return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
                       stamp=reader.stamp, sub_ifds=sub_infos)
 
@@ -215,8 +214,8 @@ def ifd_info(values: EntryValues) -> IfdInfo:
             f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}ByteCounts tag; "
             "virtual references need the byte length of every chunk"
         )
-    colormap = values.ints(320) if 320 in entries else None
-    subsampling = values.ints(530) if 530 in entries else None
+    colormap = values.ints(320)
+    subsampling = values.ints(530)
     geo = _geo_tags(values) if not _GEO_TAGS.isdisjoint(entries) else _NO_GEO
     return IfdInfo(
         index=index,
@@ -237,7 +236,7 @@ def ifd_info(values: EntryValues) -> IfdInfo:
         jpeg_tables=values.raw(347) if compression == Compression.JPEG else None,
         lerc_parameters=values.ints(50674) if compression == Compression.LERC else None,
         subfile_type=values.first(254, 0, "NewSubfileType"),
-        extra_samples=(values.ints(338) or ()) if 338 in entries else (),
+        extra_samples=values.ints(338) or (),
         orientation=values.first(274, 1, "Orientation"),
         fill_order=values.first(266, 1, "FillOrder"),
         ycbcr_subsampling=(subsampling[0], subsampling[1]) if subsampling and len(subsampling) == 2 else (2, 2),
