@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print("3. All files as one virtual cube (open_virtual_cube): tiles stitched, months stacked along time")
     cube = open_virtual_cube(paths, registry, stack_values=r"scene_(\d{6})_", stack_format="%Y%m")
     data = cube.dataset["data"]
-    print(f"  data{dict(data.sizes)} {data.dtype}, chunks {data.data.chunks}, from {len(cube.sources)} files")
+    print(f"  data{dict(data.sizes)} {data.dtype}, chunks {data.data.metadata.chunks}, from {len(cube.sources)} files")
 
     print("4. Publish to a local Icechunk repository (create_repository + publish)")
     repo_path = out / "icechunk-repo"

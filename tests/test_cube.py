@@ -34,7 +34,7 @@ def test_stitched_grid_equals_rasterio(tmp_path):
     cube = open_virtual_cube([str(p) for p in paths], make_registry())
     ds = cube.dataset
     assert ds["data"].dims == ("y", "x") and ds["data"].shape == (2 * TILE, 3 * TILE)
-    assert ds["data"].data.chunks == (BLOCK, BLOCK)
+    assert ds["data"].data.metadata.chunks == (BLOCK, BLOCK)
     transform = (X0, RES, 0.0, Y0, 0.0, -RES)
     expected = rasterio_mosaic(paths, (2 * TILE, 3 * TILE), transform)
     np.testing.assert_array_equal(read_cube(ds), expected)

@@ -44,7 +44,7 @@ def test_stitch_grid_with_partial_edges_and_hole(tmp_path):
             col += w
         row += h
     out = stitch(placements[::-1])  # order does not matter
-    assert out.shape == full.shape and out.chunks == (TILE, TILE)
+    assert out.shape == full.shape and out.metadata.chunks == (TILE, TILE)
     expected = full.copy()
     expected[32:72, 48:80] = 0
     np.testing.assert_array_equal(_read(out), expected)

@@ -130,7 +130,7 @@ def icechunk_alone(dataset: Any, sources: Any, root: str, registry: Any) -> tupl
         present = manifest._paths != ""
         if not present.any():
             continue
-        group.create_array(str(name), shape=var.shape, chunks=var.data.chunks, dtype=var.dtype)
+        group.create_array(str(name), shape=var.shape, chunks=var.data.metadata.chunks, dtype=var.dtype)
         paths = manifest._paths[present].tolist()
         sums = {u: checksum(sources[u]) for u in set(paths)}
         etags = [sums[u] if isinstance(sums[u], str) else None for u in paths]

@@ -194,7 +194,7 @@ def _small_array(shape: tuple[int, ...], dtype: str, fill_value: Any, dims: tupl
         chunk_grid={"name": "regular", "configuration": {"chunk_shape": shape}},
         chunk_key_encoding={"name": "default"},
         fill_value=fill_value,
-        codecs=[{"name": "bytes", "configuration": {"endian": "little"}} if shape else {"name": "bytes"}],
+        codecs=[{"name": "bytes", "configuration": {"endian": "little"}}],
         attributes=attrs,
         dimension_names=dims,
         storage_transformers=None,

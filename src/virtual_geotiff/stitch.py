@@ -72,7 +72,7 @@ def stitch(placements: Sequence[Placement], *, shape: Sequence[int] | None = Non
             raise InvalidArgumentError(f"{p.name}: stitching needs arrays with (y, x) as last dimensions")
     first = placements[0]
     ref_meta = first.array.metadata
-    chunks = tuple(first.array.chunks)
+    chunks = tuple(first.array.metadata.chunks)
     lead = tuple(first.array.shape[:-2])
     problems: dict[str, list[str]] = {}
 

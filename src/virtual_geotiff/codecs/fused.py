@@ -47,7 +47,7 @@ def fused_decoder(array_array: tuple[Any, ...], array_bytes: Any, bytes_bytes: t
     if type(array_bytes) is not BytesCodec or len(array_array) > 1:
         return None
     dtype = np.dtype(spec.dtype.to_native_dtype())
-    if dtype.itemsize > 1 and (array_bytes.endian is None or array_bytes.endian.value != _NATIVE):
+    if dtype.itemsize > 1 and array_bytes.endian != _NATIVE:
         return None
     if dtype.hasobject or dtype.kind not in "iuf":
         return None

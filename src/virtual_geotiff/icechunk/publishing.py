@@ -413,8 +413,8 @@ def _check_appendable(name: str, existing: Any, var: xr.Variable, axis: int) -> 
     problems = []
     if np.dtype(ma.dtype) != existing.dtype:
         problems.append(f"dtype {ma.dtype} vs {existing.dtype}")
-    if tuple(ma.chunks) != tuple(existing.chunks):
-        problems.append(f"chunks {tuple(ma.chunks)} vs {tuple(existing.chunks)}")
+    if tuple(ma.metadata.chunks) != tuple(existing.chunks):
+        problems.append(f"chunks {tuple(ma.metadata.chunks)} vs {tuple(existing.chunks)}")
     if tuple(var.dims) != tuple(existing.metadata.dimension_names or ()):
         problems.append(f"dims {tuple(var.dims)} vs {existing.metadata.dimension_names}")
     other = [s for i, s in enumerate(ma.shape) if i != axis]

@@ -244,7 +244,7 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
     name, var, arr = _manifest_array(ds, variable)
     key, band_dim = _selection(var, index)
     m = arr.manifest
-    lead_chunks = arr.chunks[:-2]
+    lead_chunks = arr.metadata.chunks[:-2]
     # chunk-grid key: stack positions must be whole chunks (chunk 1 along every indexed dimension)
     grid_key: list[Any] = []
     for dim, k, c in zip(var.dims[:-2], key, lead_chunks):
@@ -260,10 +260,10 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
     lengths = m._lengths[tuple(grid_key)]
     if paths.ndim == 2:
         paths, offsets, lengths = paths[None], offsets[None], lengths[None]
-    band_chunk = arr.chunks[var.dims.index(band_dim)] if band_dim is not None else 1
+    band_chunk = arr.metadata.chunks[var.dims.index(band_dim)] if band_dim is not None else 1
     nbands = var.sizes[band_dim] if band_dim is not None else 1
     height, width = var.shape[-2:]
-    chunks = (arr.chunks[-2], arr.chunks[-1])
+    chunks = (arr.metadata.chunks[-2], arr.metadata.chunks[-1])
     fill, has_nodata = _fill_and_nodata(var, arr)
     if not has_nodata and (paths == "").any() and fill != 0:
         raise UnsupportedVrtError(f"{name!r} has chunks without source that read as its fill value {fill!r}, but "
