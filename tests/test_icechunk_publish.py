@@ -128,8 +128,13 @@ def test_drift_fails_the_read_naming_the_file_and_verify_lists_exactly_it(tmp_pa
     repo, repo_dir, _, reg = published(tmp_path, archive)
     assert vic.verify(repo, registry=reg).ok
     changed = list(arrays)[1]
-    time.sleep(0.01)
-    write_geotiff(Path(changed.removeprefix("file://")), seed=99)  # same size and layout, other pixels
+    write_geotiff(Path(changed.removeprefix("file://")), seed=98)  # same size and layout, maybe the same second
+    same_second = vic.verify(repo, registry=reg)  # verify compares the full ETag: sub-second rewrites too
+    assert [(d.url, d.reason) for d in same_second.drifted] == [(changed, "etag changed")]
+
+    # Icechunk checks local files by last-modified, in whole seconds: a rewrite in a later second fails the read
+    time.sleep(1.1)
+    write_geotiff(Path(changed.removeprefix("file://")), seed=99)
 
     ds = read_back(repo_dir)
     np.testing.assert_array_equal(ds["0"].isel(time=0).values, next(iter(arrays.values())))
@@ -316,56 +321,51 @@ def test_publish_a_built_cube_stitched_and_stacked_with_skipped_files(tmp_path):
     assert vic.verify(repo, registry=reg).checked == 4
 
 
-def test_http_sources_checksums_and_drift(tmp_path):
-    """http:// sources: an HTTP container configured from the build's HTTPStore; ETags checked by If-Match.
-
-    Icechunk 1.1 drops the port of virtual chunk URLs, so the server must listen on port 80 (skipped when
-    that port cannot be bound); other ports are refused before anything is written.
-    """
+def test_http_sources_on_the_servers_own_port_checksums_and_drift(tmp_path):
+    """http:// sources on any port (Icechunk >= 2.1 keeps it): an HTTP container configured from the build's
+    HTTPStore, every virtual chunk fetched with one range request, drift caught by the read (last-modified,
+    sent as If-Unmodified-Since) and by ``verify`` (ETag, also within the same second)."""
     from virtual_geotiff.testing import RangeHTTPServer
 
-    try:
-        server = RangeHTTPServer(tmp_path, port=80).start()
-    except OSError as exc:
-        pytest.skip(f"cannot listen on port 80: {exc}")
-    try:
-        _http_round_trip(tmp_path, server)
-    finally:
-        server.stop()
+    with RangeHTTPServer(tmp_path) as server:
+        assert server.port not in (80, 443)
+        reg = server.registry()
+        arrays = {}
+        for i in range(2):
+            path = tmp_path / "www" / f"scene_{i}.tif"
+            path.parent.mkdir(exist_ok=True)
+            arrays[server.url_for(path)] = write_geotiff(path, i)
+        urls = list(arrays)
+        repo_dir = tmp_path / "repo"
+        repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), urls, registry=reg)
+        assert list(repo.config.virtual_chunk_containers) == [f"http://127.0.0.1:{server.port}/www/"]
+        result = vic.publish(cube(urls, DAYS[:2], reg), repo, registry=reg)  # stamps by HEAD
+        assert result.files == 2
+        stored = vic.read_sources(repo.readonly_session(branch="main"))
+        assert all(s.etag.startswith('"') for s in stored.values())  # verify compares the quoted form
+        server.clear()
+        ds = read_back(repo_dir)
+        for i, expected in enumerate(arrays.values()):
+            np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+        gets = [r for r in server.records if r.method == "GET" and r.path.endswith(".tif")]
+        assert len(gets) == 2 * (SIZE // TILE) ** 2  # one range request per virtual chunk
+
+        write_geotiff(tmp_path / "www" / "scene_1.tif", seed=41)  # maybe within the publishing second
+        assert [(d.url, d.reason) for d in vic.verify(repo, registry=reg).drifted] == [(urls[1], "etag changed")]
+        time.sleep(1.1)
+        write_geotiff(tmp_path / "www" / "scene_1.tif", seed=42)
+        np.testing.assert_array_equal(read_back(repo_dir)["0"].isel(time=0).values, arrays[urls[0]])
+        with pytest.raises(ic.IcechunkError, match="checksum") as err:
+            read_back(repo_dir)["0"].isel(time=1).values  # noqa: B018
+        assert urls[1] in str(err.value)
+        assert vic.verify(repo, registry=reg).urls == [urls[1]]
 
 
-def _http_round_trip(tmp_path, server):
-    reg = server.registry()
-    arrays = {}
-    for i in range(2):
-        path = tmp_path / "www" / f"scene_{i}.tif"
-        path.parent.mkdir(exist_ok=True)
-        arrays[server.url_for(path)] = write_geotiff(path, i)
-    urls = list(arrays)
-    repo_dir = tmp_path / "repo"
-    repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), urls, registry=reg)
-    assert list(repo.config.virtual_chunk_containers) == ["http://127.0.0.1/www/"]
-    result = vic.publish(cube(urls, DAYS[:2], reg), repo, registry=reg)  # stamps by HEAD
-    assert result.files == 2
-    stored = vic.read_sources(repo.readonly_session(branch="main"))
-    assert all(s.etag.startswith('"') for s in stored.values())  # HTTP compares the quoted form
-    ds = read_back(repo_dir)
-    for i, expected in enumerate(arrays.values()):
-        np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
-
-    time.sleep(0.01)
-    write_geotiff(tmp_path / "www" / "scene_1.tif", seed=42)
-    with pytest.raises(ic.IcechunkError, match="checksum") as err:
-        read_back(repo_dir)["0"].isel(time=1).values  # noqa: B018
-    assert vic.icechunk_url(urls[1]) in str(err.value)
-    assert vic.verify(repo, registry=reg).urls == [urls[1]]
-
-
-def test_http_urls_on_other_ports_are_refused(tmp_path):
-    with pytest.raises(InvalidArgumentError, match=r"drops the port[\s\S]*port 80"):
-        vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "r")), ["http://127.0.0.1:8123/a/x.tif"])
+def test_http_urls_keep_their_port():
+    assert vic.icechunk_url("http://127.0.0.1:8123/a/x.tif") == "http://127.0.0.1:8123/a/x.tif"
     assert vic.icechunk_url("https://example.org:443/a/x.tif") == "https://example.org/a/x.tif"
     assert vic.container_prefixes(["http://h:80/d/1.tif", "http://h/d/2.tif"]) == ["http://h/d/"]
+    assert vic.container_prefixes(["http://h:8080/d/1.tif", "http://h/d/2.tif"]) == ["http://h/d/", "http://h:8080/d/"]
 
 
 @pytest.mark.parametrize("no_logs", [True, False])
@@ -431,3 +431,33 @@ def test_slow_logs_warning_only_while_icechunk_tracing_is_on(tmp_path, archive, 
     assert len(slow) == (1 if tracing else 0)
     if tracing:
         assert "ICECHUNK_NO_LOGS=1" in str(slow[0].message)
+
+
+@pytest.mark.parametrize("request_size, expected_gets", [(None, 1), (16_384, 5)])
+def test_one_range_request_per_virtual_chunk_unless_the_config_says_otherwise(tmp_path, request_size, expected_gets):
+    """Icechunk splits a virtual chunk fetch above its ideal request size (4 KiB for local-filesystem
+    repositories; at most 5 requests per object by default): repositories made by ``create_repository``
+    fetch each chunk in one request."""
+    from rasterio.transform import from_origin
+
+    from virtual_geotiff.testing import RangeHTTPServer
+
+    data = np.random.default_rng(3).random((128, 128))  # one 128 KiB uncompressed tile
+    path = tmp_path / "www" / "big.tif"
+    path.parent.mkdir()
+    with rasterio.open(path, "w", driver="GTiff", width=128, height=128, count=1, dtype="float64", crs="EPSG:32633",
+                       transform=from_origin(0, 128, 1, 1), tiled=True, blockxsize=128, blockysize=128) as dst:
+        dst.write(data, 1)
+    config = None
+    if request_size is not None:
+        config = ic.RepositoryConfig(storage=ic.StorageSettings(
+            concurrency=ic.StorageConcurrencySettings(ideal_concurrent_request_size=request_size)))
+    with RangeHTTPServer(tmp_path) as server:
+        reg, url = server.registry(), server.url_for(path)
+        repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), [url], registry=reg,
+                                     config=config)
+        vic.publish(virtualizarr.open_virtual_dataset(url, registry=reg, parser=VirtualTIFF(ifd=0)), repo,
+                    registry=reg)
+        server.clear()
+        np.testing.assert_array_equal(read_back(tmp_path / "repo")["0"].values, data)
+        assert len([r for r in server.records if r.method == "GET"]) == expected_gets

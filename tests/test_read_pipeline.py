@@ -233,7 +233,7 @@ def test_icechunk_changed_source_still_fails_the_read(tmp_path, fast):
     cube = open_virtual_cube([file_url(path)], reg)
     storage = ic.local_filesystem_storage(str(tmp_path / "repo"))
     publish(cube.dataset, create_repository(storage, cube.sources, registry=reg), sources=cube.sources, registry=reg)
-    time.sleep(0.01)
+    time.sleep(1.1)  # Icechunk checks local files by last-modified, in whole seconds
     data = np.random.default_rng(6).integers(0, 65535, (150, 170), dtype=np.uint16)
     tifffile.imwrite(path, data, tile=(32, 32), compression="zlib", predictor=2)
     arr = zarr.open_group(open_repository(storage, registry=reg).readonly_session("main").store, mode="r",

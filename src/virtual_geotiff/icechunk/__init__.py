@@ -47,14 +47,19 @@ Modules: ``containers`` (prefixes, repository config), ``stamps`` (checksums, th
 from __future__ import annotations
 
 from ..errors import PublishError
-from .containers import container_prefixes, create_repository, icechunk_url, open_repository, virtual_chunk_containers
+from .containers import (
+    container_prefixes,
+    create_repository,
+    icechunk_url,
+    open_repository,
+    read_settings,
+    virtual_chunk_containers,
+)
 from .drift import DEFAULT_CONCURRENCY, Drift, DriftReport, verify
 from .publishing import SLOW_LOGS_WARNING_REFS, PublishResult, SlowIcechunkLogsWarning, append, publish
-from .refs import DEFAULT_BATCH
 from .stamps import SOURCES_GROUP, checksum, read_sources
 
 __all__ = [
-    "DEFAULT_BATCH",
     "DEFAULT_CONCURRENCY",
     "SLOW_LOGS_WARNING_REFS",
     "SOURCES_GROUP",
@@ -70,6 +75,7 @@ __all__ = [
     "icechunk_url",
     "open_repository",
     "publish",
+    "read_settings",
     "read_sources",
     "verify",
     "virtual_chunk_containers",

@@ -21,19 +21,15 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def icechunk_url(url: str) -> str:
-    """``url`` as Icechunk 1.1 stores a virtual chunk location: it drops the port of http(s) URLs, so only the
-    default port works (a non-default one is refused here, before anything is written)."""
+    """``url`` as Icechunk stores a virtual chunk location: an explicit default port (``:80`` for http,
+    ``:443`` for https) is dropped, as URL parsers normalise it; any other port is kept (Icechunk >= 2.1)."""
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or parts.port is None:
+    if parts.scheme not in _DEFAULT_PORTS or parts.port != _DEFAULT_PORTS[parts.scheme]:
         return url
-    default = _DEFAULT_PORTS[parts.scheme]
-    if parts.port != default:
-        raise InvalidArgumentError(
-            f"{url}: Icechunk 1.1 drops the port of virtual chunk URLs and would read "
-            f"{parts.scheme}://{parts.hostname}{parts.path} instead; serve the files on port {default} "
-            "or publish them from object storage (s3://)"
-        )
-    return urlunsplit(parts._replace(netloc=parts.hostname or ""))
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    userinfo = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}" if userinfo else host))
 
 
 def _container_groups(urls: Iterable[str]) -> dict[str, str]:
@@ -116,7 +112,12 @@ def _store_config(prefix: str, registry: Any, example: str | None = None) -> Any
 def _credentials(prefix: str, registry: Any, given: Mapping[str, Any] | None) -> Any:
     if given and prefix in given:
         return given[prefix]
-    if urlsplit(prefix).scheme != "s3":
+    scheme = urlsplit(prefix).scheme
+    if scheme == "file":
+        return ic.credentials.LocalFileSystemAccess
+    if scheme in _DEFAULT_PORTS:
+        return ic.credentials.HttpAccess
+    if scheme != "s3":
         return None
     config = dict(getattr(_resolved_store(prefix + "x", registry), "config", None) or {})
     if str(config.get("skip_signature", "false")).lower() == "true":
@@ -128,31 +129,58 @@ def _credentials(prefix: str, registry: Any, given: Mapping[str, Any] | None) ->
     return None
 
 
+#: Icechunk splits a fetch larger than its ideal request size into concurrent range requests (12 MiB by
+#: default). A virtual chunk is one TIFF tile or strip: one request each is cheapest for every server, so
+#: repositories made here raise the size above any chunk the build accepts (``Limits.max_chunk_bytes``).
+ONE_REQUEST_PER_CHUNK = 1 << 32
+
+
+def read_settings(config: ic.RepositoryConfig | None = None) -> ic.RepositoryConfig:
+    """``config`` (or the default) set to fetch every virtual chunk with one range request."""
+    config = config or ic.RepositoryConfig.default()
+    storage = config.storage or ic.StorageSettings()
+    concurrency = storage.concurrency or ic.StorageConcurrencySettings()
+    if concurrency.ideal_concurrent_request_size is None:
+        concurrency.ideal_concurrent_request_size = ONE_REQUEST_PER_CHUNK
+    storage.concurrency = concurrency
+    config.storage = storage
+    return config
+
+
 def create_repository(storage: ic.Storage, sources: Iterable[str] | Mapping[str, Any], *, registry: Any = None,
-                      credentials: Mapping[str, Any] | None = None,
-                      config: ic.RepositoryConfig | None = None) -> ic.Repository:
+                      credentials: Mapping[str, Any] | None = None, config: ic.RepositoryConfig | None = None,
+                      spec_version: int | None = None) -> ic.Repository:
     """A new repository whose config has virtual chunk containers for exactly the sources' prefixes.
 
     ``sources``: the URLs (or the ``{url: SourceStamp}`` mapping) the cube references; ``registry``: the
     obstore registry used for the build (store options for S3/HTTP containers and S3 read credentials);
-    ``credentials``: explicit ``{prefix: icechunk credentials}`` overriding those.
+    ``credentials``: explicit ``{prefix: icechunk credentials}`` overriding those. The config fetches each
+    virtual chunk with one request (``read_settings``) unless ``config`` sets its own request size.
+    ``spec_version``: None (default) makes an Icechunk 2 repository; ``1`` makes one that readers still on
+    Icechunk 1.x can open (Icechunk 2 reads and commits to both).
     """
-    config = config or ic.RepositoryConfig.default()
+    config = read_settings(config)
     containers = virtual_chunk_containers(list(sources), registry)
     for container in containers:
         config.set_virtual_chunk_container(container)
     authorize = ic.containers_credentials(
         {c.url_prefix: _credentials(c.url_prefix, registry, credentials) for c in containers})
-    return ic.Repository.create(storage, config, authorize_virtual_chunk_access=authorize)
+    return ic.Repository.create(storage, config, authorize_virtual_chunk_access=authorize,
+                                spec_version=spec_version)
 
 
 def open_repository(storage: ic.Storage, *, registry: Any = None,
                     credentials: Mapping[str, Any] | None = None) -> ic.Repository:
-    """Open a repository with read access authorised for every virtual chunk container in its config."""
-    config = ic.Repository.fetch_config(storage)
-    prefixes = list((config.virtual_chunk_containers or {}).keys()) if config is not None else []
+    """Open a repository (Icechunk 1.x or 2 format) with read access authorised for every virtual chunk
+    container in its config, fetching each virtual chunk with one request unless its config says otherwise."""
+    stored = ic.Repository.fetch_config(storage)
+    prefixes = list((stored.virtual_chunk_containers or {}).keys()) if stored is not None else []
     authorize = ic.containers_credentials({p: _credentials(p, registry, credentials) for p in prefixes})
-    return ic.Repository.open(storage, authorize_virtual_chunk_access=authorize)
+    overrides = None
+    if stored is None or stored.storage is None or stored.storage.concurrency is None or \
+            stored.storage.concurrency.ideal_concurrent_request_size is None:
+        overrides = read_settings(ic.RepositoryConfig())
+    return ic.Repository.open(storage, config=overrides, authorize_virtual_chunk_access=authorize)
 
 
 def _check_containers(config: ic.RepositoryConfig, urls: Sequence[str]) -> None:

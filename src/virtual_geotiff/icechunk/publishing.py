@@ -24,7 +24,7 @@ from ..errors import InvalidArgumentError, PublishError
 from ..sources import SourceStamp
 from .containers import _check_containers, container_prefixes
 from .drift import DEFAULT_CONCURRENCY, _head_all
-from .refs import DEFAULT_BATCH, _array_path, _manifest_refs, _Refs, _write_refs
+from .refs import _array_path, _manifest_refs, _Refs, _write_refs
 from .stamps import _write_sources, checksum, read_sources
 from .tracing import span_tracing_active
 
@@ -195,7 +195,7 @@ def _commit_metadata(verb: str, files: int, refs: Mapping[str, int], time_range:
 def publish(dataset: xr.Dataset, target: Any, *, sources: Mapping[str, SourceStamp] | None = None,
             registry: Any = None, branch: str = "main", group: str | None = None, message: str | None = None,
             skipped: Mapping[str, str] | None = None, allow_skipped: bool = False,
-            metadata: Mapping[str, Any] | None = None, time_dim: str = "time", batch_size: int = DEFAULT_BATCH,
+            metadata: Mapping[str, Any] | None = None, time_dim: str = "time",
             concurrency: int = DEFAULT_CONCURRENCY) -> PublishResult:
     """Write ``dataset`` (virtual variables + in-memory coordinates) to Icechunk as one commit.
 
@@ -228,13 +228,13 @@ def publish(dataset: xr.Dataset, target: Any, *, sources: Mapping[str, SourceSta
     """
     return _write(dataset, target, verb="publish", sources=sources, registry=registry, branch=branch, group=group,
                   message=message, skipped=skipped, allow_skipped=allow_skipped, metadata=metadata, dim=time_dim,
-                  batch_size=batch_size, concurrency=concurrency)
+                  concurrency=concurrency)
 
 
 def append(dataset: xr.Dataset, target: Any, *, dim: str = "time", sources: Mapping[str, SourceStamp] | None = None,
            registry: Any = None, branch: str = "main", group: str | None = None, message: str | None = None,
            skipped: Mapping[str, str] | None = None, allow_skipped: bool = False,
-           metadata: Mapping[str, Any] | None = None, batch_size: int = DEFAULT_BATCH,
+           metadata: Mapping[str, Any] | None = None,
            concurrency: int = DEFAULT_CONCURRENCY) -> PublishResult:
     """Add ``dataset``'s steps along ``dim`` to a published cube in one commit.
 
@@ -246,16 +246,14 @@ def append(dataset: xr.Dataset, target: Any, *, dim: str = "time", sources: Mapp
     """
     return _write(dataset, target, verb="append", sources=sources, registry=registry, branch=branch, group=group,
                   message=message, skipped=skipped, allow_skipped=allow_skipped, metadata=metadata, dim=dim,
-                  batch_size=batch_size, concurrency=concurrency)
+                  concurrency=concurrency)
 
 
 def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str, SourceStamp] | None,
            registry: Any, branch: str, group: str | None, message: str | None, skipped: Mapping[str, str] | None,
-           allow_skipped: bool, metadata: Mapping[str, Any] | None, dim: str, batch_size: int,
+           allow_skipped: bool, metadata: Mapping[str, Any] | None, dim: str,
            concurrency: int) -> PublishResult:
     dataset, sources, skipped = _unpack(dataset, sources, skipped)
-    if batch_size < 1:
-        raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
     skipped = dict(skipped or {})
     if skipped and not allow_skipped:
         raise PublishError(_list_files("file(s) were skipped by the build; nothing was committed (pass "
@@ -272,11 +270,9 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
     _check_containers(session.config if hasattr(session, "config") else _repo_config(state), urls)
     try:
         if verb == "append":
-            written = _append_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps, dim,
-                                     batch_size)
+            written = _append_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps, dim)
         else:
-            written = _publish_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps,
-                                      batch_size)
+            written = _publish_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps)
         _write_sources(session.store, group, [stamps[u] for u in urls], append=verb == "append")
         elapsed = time.perf_counter() - started
         time_range = _time_range(dataset, dim)
@@ -326,8 +322,7 @@ def _repo_config(state: _Target) -> ic.RepositoryConfig:
 
 def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: Mapping[str, xr.Variable],
                     empty: Mapping[str, xr.Variable], loadable: Mapping[str, xr.Variable],
-                    refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp],
-                    batch_size: int) -> dict[str, int]:
+                    refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp]) -> dict[str, int]:
     root = zarr.open_group(store, mode="a", zarr_format=3)
     g = (group or "").strip("/")
     existing = [n for n in (*virtual, *empty, *loadable) if _array_path(g, n) in root]
@@ -340,7 +335,7 @@ def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual:
     under = {name: _metadata_for_refs(final[name]) for name in virtual}
     for name, meta in under.items():
         sync(_set_metadata(store, _array_path(g, name), meta))
-    written = _write_refs(store, g, virtual, refs, stamps, {}, batch_size)
+    written = _write_refs(store, g, virtual, refs, stamps, {})
     for name, meta in final.items():
         if under.get(name) is not meta:
             sync(_set_metadata(store, _array_path(g, name), meta))
@@ -359,8 +354,7 @@ def _set_group_attrs(store: Any, group: str, dataset: xr.Dataset) -> None:
 
 def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: Mapping[str, xr.Variable],
                    empty: Mapping[str, xr.Variable], loadable: Mapping[str, xr.Variable],
-                   refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp], dim: str,
-                   batch_size: int) -> dict[str, int]:
+                   refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp], dim: str) -> dict[str, int]:
     g = (group or "").strip("/")
     root = zarr.open_group(store, mode="r+", zarr_format=3)
     if dim not in dataset.dims:
@@ -401,7 +395,7 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
                                            "must share the grid (x/y and other coordinates)")
     if along:
         xr.Dataset(along).to_zarr(store, group=g or None, zarr_format=3, consolidated=False, append_dim=dim)
-    written = _write_refs(store, g, virtual, refs, stamps, offsets, batch_size)
+    written = _write_refs(store, g, virtual, refs, stamps, offsets)
     for name, meta in new_meta.items():
         if under[name] is not meta:
             sync(_set_metadata(store, _array_path(g, name), meta))

@@ -1,35 +1,31 @@
-"""Manifest arrays to Icechunk references at array speed.
+"""Manifest arrays to Icechunk references through ``set_virtual_refs_arr``: no Python object per reference.
 
-Icechunk 1.1 takes references only as ``VirtualChunkSpec`` lists (``store.set_virtual_refs``). The manifest's
-numpy arrays become the spec arguments through whole-array operations (chunk indices from ``np.nonzero``,
-distinct URLs from run boundaries, per-file checksums broadcast by code), the specs are built by one ``map``
-call per batch, and a worker thread hands each batch to Icechunk's Rust code (which releases the GIL) while
-the next is built.
+Icechunk 2 takes one array's references as a flat C-ordered block of the chunk grid (a list of locations, where
+``""`` leaves a chunk untouched, and ``uint64`` offset/length arrays) placed at a chunk offset, with ONE
+checksum for the whole call. Per-file checksums therefore need one call per checksum: references are grouped
+by the checksum of their file (files stamped with the same last-modified second share a call), and each
+group is written as the smallest block of the grid that holds it. A group whose block would be mostly empty
+(its files scattered over the grid) is split into one block per file, so no call ever touches much more of
+the grid than it sets.
 """
 
 from __future__ import annotations
 
-import gc
-import itertools
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import icechunk as ic
 import numpy as np
 import xarray as xr
 from virtualizarr.manifests import ChunkManifest
 
 from ..errors import PublishError
 from ..sources import SourceStamp
-from .stamps import _checksum_columns
+from .stamps import checksum
 
-#: References handed to Icechunk per ``set_virtual_refs`` call (bounded memory, overlaps Python and Rust).
-DEFAULT_BATCH = 65_536
-#: The first batch of each array is this small (batches then double up to the batch size), so Icechunk
-#: starts ingesting after ~10 ms of spec building instead of a whole batch's ~100 ms.
-FIRST_BATCH = 4_096
+#: A group's block may hold this many more chunks than the group sets before it is split per file.
+_SPARSE_SLACK = 4_096
 
 
 def _array_path(group: str | None, name: str) -> str:
@@ -39,7 +35,7 @@ def _array_path(group: str | None, name: str) -> str:
 
 @dataclass
 class _Refs:
-    """One array's references as flat arrays (no per-chunk Python objects until the specs are built)."""
+    """One array's references as flat arrays (C order of the chunk grid), no per-chunk Python objects."""
 
     index: np.ndarray  # (n, ndim) int64 chunk indices
     codes: np.ndarray  # (n,) index into ``urls``
@@ -74,76 +70,81 @@ def _manifest_refs(manifest: ChunkManifest) -> _Refs:
     table: dict[str, int] = {}
     run_codes = np.fromiter((table.setdefault(u, len(table)) for u in run_urls), dtype=np.intp, count=len(run_urls))
     codes = np.repeat(run_codes, np.diff(np.append(starts, len(flat))))
-    return _Refs(index, codes, list(table), offs, lens)
+    return _Refs(index, codes, list(table), offs.astype(np.uint64, copy=False), lens.astype(np.uint64, copy=False))
 
 
-def _specs(refs: _Refs, start: int, stop: int, chunk_offset: np.ndarray, etags: np.ndarray,
-           stamps: np.ndarray) -> list[ic.VirtualChunkSpec]:
-    """``VirtualChunkSpec``s for refs[start:stop]: every argument list comes from a whole-array operation."""
-    index = refs.index[start:stop]
-    if chunk_offset.any():
-        index = index + chunk_offset
-    codes = refs.codes[start:stop]
-    urls = np.asarray(refs.urls, dtype=object)
-    # Chunk indices as tuples zipped from per-axis lists: Icechunk copies them in at construction, so zip can
-    # recycle one tuple, where ``index.tolist()`` allocates a list per chunk (spec building ~2x faster).
-    indices = zip(*(axis.tolist() for axis in index.T)) if index.shape[1] else itertools.repeat((), len(index))
-    return list(map(ic.VirtualChunkSpec, indices, urls[codes].tolist(),
-                    refs.offsets[start:stop].tolist(), refs.lengths[start:stop].tolist(),
-                    etags[codes].tolist(), stamps[codes].tolist()))
+def _checksum_groups(refs: _Refs, stamps: Mapping[str, SourceStamp]) -> list[tuple[Any, np.ndarray]]:
+    """``[(checksum, file codes)]``: files that share a checksum value share one call."""
+    groups: dict[Any, list[int]] = {}
+    for code, url in enumerate(refs.urls):
+        value = checksum(stamps[url])
+        key = value if not isinstance(value, datetime) else ("t", value)
+        groups.setdefault(key, []).append(code)
+    return [(key[1] if isinstance(key, tuple) else key, np.asarray(codes, dtype=np.intp))
+            for key, codes in groups.items()]
 
 
-class _RefWriter:
-    """Hands batches of specs to Icechunk on one worker thread while the caller builds the next batch."""
+def _write_block(store: Any, path: str, refs: _Refs, rows: np.ndarray, chunk_offset: np.ndarray,
+                 value: str | datetime | None) -> None:
+    """One ``set_virtual_refs_arr`` call for ``rows`` of ``refs`` (C-ordered) in their bounding block."""
+    index = refs.index[rows]
+    if index.shape[1] == 0:  # a 0-d array: one chunk
+        lo, shape, positions = np.zeros(0, np.int64), (), np.zeros(len(rows), np.intp)
+    else:
+        lo = index.min(axis=0)
+        shape = tuple(int(n) for n in index.max(axis=0) - lo + 1)
+        positions = np.ravel_multi_index(tuple((index - lo).T), shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    urls = np.asarray(refs.urls, dtype=object)[refs.codes[rows]]
+    if size == len(rows):  # the block is exactly these chunks, already in C order
+        locations = urls.tolist()
+        offsets = np.ascontiguousarray(refs.offsets[rows], dtype=np.uint64)
+        lengths = np.ascontiguousarray(refs.lengths[rows], dtype=np.uint64)
+    else:
+        block = np.full(size, "", dtype=object)
+        block[positions] = urls
+        locations = block.tolist()
+        offsets = np.zeros(size, np.uint64)
+        lengths = np.zeros(size, np.uint64)
+        offsets[positions] = refs.offsets[rows]
+        lengths[positions] = refs.lengths[rows]
+    origin = tuple(int(n) for n in lo + chunk_offset) if len(shape) else None
+    failed = store.set_virtual_refs_arr(path, shape, locations, offsets, lengths, validate_containers=False,
+                                        arr_offset=origin, checksum=value)
+    if failed:
+        raise PublishError(f"Icechunk refused {len(failed)} reference(s) of {path}, e.g. chunk {failed[0]}")
 
-    def __init__(self, store: Any, batch: int) -> None:
-        self.store, self.batch = store, batch
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virtual-geotiff-icechunk")
-        self.pending: list[Future] = []
 
-    def write(self, path: str, refs: _Refs, stamps: Mapping[str, SourceStamp], chunk_offset: Sequence[int]) -> int:
-        etags, moments = _checksum_columns(refs.urls, stamps)
-        offset = np.asarray(chunk_offset, dtype=np.int64)
-        start, size = 0, min(self.batch, FIRST_BATCH)
-        while start < len(refs):
-            stop = min(len(refs), start + size)
-            specs = _specs(refs, start, stop, offset, etags, moments)
-            self._drain(keep=1)
-            self.pending.append(self.pool.submit(self._set, path, specs))
-            start, size = stop, min(self.batch, size * 2)
-        return len(refs)
+def _blocks(refs: _Refs, codes: np.ndarray, by_code: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:
+    """Row sets to write for one checksum group: the whole group when its bounding block is dense enough,
+    else one per file."""
+    per_file = [by_code[starts[c]:starts[c + 1]] for c in codes]
+    rows = per_file[0] if len(per_file) == 1 else np.sort(np.concatenate(per_file))
+    if len(per_file) == 1 or refs.index.shape[1] == 0:
+        return [rows]
+    index = refs.index[rows]
+    volume = int(np.prod(index.max(axis=0) - index.min(axis=0) + 1, dtype=np.int64))
+    return [rows] if volume <= len(rows) + _SPARSE_SLACK else per_file
 
-    def _set(self, path: str, specs: list[ic.VirtualChunkSpec]) -> None:
-        failed = self.store.set_virtual_refs(path, specs, validate_containers=False)
-        if failed:
-            raise PublishError(f"Icechunk refused {len(failed)} reference(s) of {path}, e.g. chunk {failed[0]}")
 
-    def _drain(self, keep: int = 0) -> None:
-        while len(self.pending) > keep:
-            self.pending.pop(0).result()
-
-    def close(self) -> None:
-        try:
-            self._drain()
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+def write_array_refs(store: Any, path: str, refs: _Refs, stamps: Mapping[str, SourceStamp],
+                     chunk_offset: Sequence[int]) -> int:
+    """Every reference of one array, each call carrying the checksum of the files it references."""
+    if not len(refs):
+        return 0
+    offset = np.asarray(chunk_offset, dtype=np.int64)
+    by_code = np.argsort(refs.codes, kind="stable")  # rows of each file, in C order of the grid
+    starts = np.searchsorted(refs.codes[by_code], np.arange(len(refs.urls) + 1))
+    for value, codes in _checksum_groups(refs, stamps):
+        for rows in _blocks(refs, codes, by_code, starts):
+            _write_block(store, path, refs, rows, offset, value)
+    return len(refs)
 
 
 def _write_refs(store: Any, group: str, virtual: Mapping[str, xr.Variable], refs: Mapping[str, _Refs],
-                stamps: Mapping[str, SourceStamp], offsets: Mapping[str, Sequence[int]],
-                batch_size: int) -> dict[str, int]:
-    writer = _RefWriter(store, batch_size)
+                stamps: Mapping[str, SourceStamp], offsets: Mapping[str, Sequence[int]]) -> dict[str, int]:
     written: dict[str, int] = {}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of short-lived spec objects: collection passes would dominate
-    try:
-        for name, var in virtual.items():
-            path = _array_path(group, name)
-            written[path] = writer.write(path, refs[name], stamps, offsets.get(name, (0,) * var.ndim))
-    finally:
-        try:
-            writer.close()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+    for name, var in virtual.items():
+        path = _array_path(group, name)
+        written[path] = write_array_refs(store, path, refs[name], stamps, offsets.get(name, (0,) * var.ndim))
     return written

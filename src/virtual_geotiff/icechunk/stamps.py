@@ -15,17 +15,25 @@ from ..sources import SourceStamp
 SOURCES_GROUP = "_sources"
 
 
-def checksum(stamp: SourceStamp) -> str | datetime | None:
-    """The checksum Icechunk stores with each reference into ``stamp.url``.
+#: Schemes whose Icechunk reads verify an ETag checksum (``If-Match`` as object stores compare it). Icechunk 2
+#: strips the quotes of a stored ETag: a local file never matches it, nor does an HTTP server that compares
+#: entity tags strictly (quoted, RFC 9110), so those sources are protected by their last-modified time.
+_ETAG_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "azure://")
 
-    The ETag when known (without quotes for ``file://``: Icechunk's local store compares bare values; S3 and
-    HTTP compare the quoted form they serve), else last-modified rounded up to whole seconds, else None.
+
+def checksum(stamp: SourceStamp) -> str | datetime | None:
+    """The checksum Icechunk stores with each reference into ``stamp.url``, the one its reads can verify.
+
+    Object stores (S3, GCS, Azure): the ETag when known, so even a rewrite within the same second fails the
+    read. Local files and HTTP(S): last-modified rounded up to whole seconds (Icechunk's resolution; it sends
+    ``If-Unmodified-Since``), so a rewrite within the same second as the build is caught by ``verify``, which
+    compares the full ETag and size, not by the read. Without the preferred value, the other one; else None.
     """
-    if stamp.etag:
-        return _etag_for(stamp.url, stamp.etag)
-    if stamp.last_modified is not None:
-        return _round_up(stamp.last_modified)
-    return None
+    moment = _round_up(stamp.last_modified) if stamp.last_modified is not None else None
+    etag = stamp.etag.strip('"') if stamp.etag else None
+    if stamp.url.startswith(_ETAG_SCHEMES):
+        return etag or moment
+    return moment or etag
 
 
 def _etag_for(url: str, etag: str) -> str:
@@ -88,12 +96,3 @@ def read_sources(session_or_store: Any, group: str | None = None) -> dict[str, S
                                last_modified=datetime.fromtimestamp(sec, UTC) if sec >= 0 else None,
                                size=None if size < 0 else size)
     return out
-
-
-def _checksum_columns(urls: Sequence[str], stamps: Mapping[str, SourceStamp]) -> tuple[np.ndarray, np.ndarray]:
-    etags = np.empty(len(urls), dtype=object)
-    moments = np.empty(len(urls), dtype=object)
-    for i, url in enumerate(urls):
-        value = checksum(stamps[url])
-        etags[i], moments[i] = (value, None) if isinstance(value, str) else (None, value)
-    return etags, moments

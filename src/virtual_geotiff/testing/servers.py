@@ -358,6 +358,9 @@ class RangeHTTPServer:
         if_match = request.headers.get("If-Match")
         if if_match is not None and if_match.strip() not in ("*", etag):
             return web.Response(status=412, headers=headers)
+        if_unmodified = request.headers.get("If-Unmodified-Since")
+        if if_match is None and if_unmodified is not None and _changed_since(if_unmodified, int(st.st_mtime)):
+            return web.Response(status=412, headers=headers)
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match is not None and if_none_match.strip() in ("*", etag):
             return web.Response(status=304, headers=headers)
@@ -377,6 +380,15 @@ class RangeHTTPServer:
         finally:
             os.close(fd)
         return web.Response(status=status, body=body, headers=headers)
+
+
+def _changed_since(http_date: str, mtime: int) -> bool:
+    """RFC 9110 If-Unmodified-Since: the object changed after the given date (an unparsable date is ignored)."""
+    try:
+        since = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return False
+    return mtime > int(since.timestamp())
 
 
 @functools.lru_cache(maxsize=4096)
