@@ -80,6 +80,11 @@ _BYTE_CODECS: dict[int, CodecJSON] = {
     Compression.ZSTD_DEPRECATED: _ZSTD,
 }
 
+#: Codecs that apply the Predictor tag: libtiff registers it only for these (TIFFPredictorInit), so GDAL
+#: ignores a Predictor on uncompressed, PackBits or image-codec data, and so do we.
+_PREDICTOR_CODECS = frozenset({Compression.LZW, Compression.ADOBE_DEFLATE, Compression.DEFLATE, Compression.LZMA,
+                               Compression.ZSTD, Compression.ZSTD_DEPRECATED})
+
 _HINTS = {
     Compression.OJPEG: "old-style JPEG (Compression=6) is obsolete; rewrite the file with "
     "`gdal_translate -co COMPRESS=JPEG in.tif out.tif`",
@@ -165,6 +170,7 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     if dtype.itemsize == 1:
         array_to_bytes = {"name": "bytes"}
 
+    predictor = ifd.predictor if compression in _PREDICTOR_CODECS else Predictor.NONE
     packed = is_packed(ifd) and compression != Compression.JPEG
     if packed:
         if compression in _IMAGE_CODECS:
@@ -172,16 +178,15 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
                 f"{ifd.bits_per_sample}-bit samples with Compression={enum_name(Compression, compression)} "
                 f"in {loc} are not supported; rewrite with `gdal_translate -ot Byte`"
             )
-        if ifd.predictor not in (Predictor.NONE, 0):
+        if predictor not in (Predictor.NONE, 0):
             raise UnsupportedTiffError(
-                f"Predictor={ifd.predictor} with {ifd.bits_per_sample}-bit samples in {loc} is not supported "
+                f"Predictor={predictor} with {ifd.bits_per_sample}-bit samples in {loc} is not supported "
                 "(libtiff does not define it either); rewrite with `gdal_translate -co PREDICTOR=1`"
             )
         array_to_bytes = {"name": "virtual_geotiff.bitunpack",
                           "configuration": {"bits": ifd.bits_per_sample, "samples": layout.interleaved_samples,
                                             "min_rows": _shortest_chunk_rows(layout)}}
 
-    predictor = ifd.predictor
     if packed:
         pass
     elif predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
