@@ -208,6 +208,29 @@ def test_append_adds_steps_in_one_commit_and_old_snapshots_read_as_before(tmp_pa
     assert len(history(repo_dir)) == len(log)
 
 
+def test_icechunk_1_format_repository_opens_publishes_and_appends(tmp_path, archive):
+    """A repository in the Icechunk 1.x format (``spec_version=1``, what readers still on Icechunk 1 can open):
+    publish, reopen through ``open_repository``, append, verify; it stays in the 1.x format."""
+    _data_dir, arrays = archive
+    urls = list(arrays)
+    reg = registry()
+    sources = {u: stamp(u, reg) for u in urls}
+    storage = ic.local_filesystem_storage(str(tmp_path / "v1"))
+    repo = vic.create_repository(storage, sources, spec_version=1)
+    assert int(repo.spec_version) == 1
+    vic.publish(cube(urls[:3], DAYS[:3], reg), repo, sources=sources)
+
+    reopened = vic.open_repository(storage, registry=reg)
+    assert int(reopened.spec_version) == 1
+    vic.append(cube(urls[3:], DAYS[3:], reg), reopened, sources=sources)
+    ds = read_back(tmp_path / "v1")
+    np.testing.assert_array_equal(ds["time"].values, DAYS)
+    for i, expected in enumerate(arrays.values()):
+        np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
+    assert vic.verify(reopened, registry=reg).ok
+    assert int(vic.open_repository(storage).spec_version) == 1
+
+
 def test_append_refuses_another_grid(tmp_path, archive):
     data_dir, _arrays = archive
     repo, repo_dir, _, reg = published(tmp_path, archive, n=2)

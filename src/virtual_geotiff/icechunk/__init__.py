@@ -6,38 +6,31 @@ repository:
 
 - coordinates and other small in-memory variables (``x``, ``y``, ``time``, ...) become native chunks,
   written by xarray; chunkless virtual arrays (``spatial_ref``) become metadata only;
-- every virtual chunk becomes a virtual reference carrying its source file's checksum: the ETag when the
-  store gave one (quotes stripped for ``file://``, where Icechunk compares the bare value), else the
-  last-modified time rounded up to whole seconds (Icechunk stores seconds and refuses a chunk whose object
-  changed after it). A later read of a changed source fails inside Icechunk with
+- every virtual chunk becomes a virtual reference carrying its source file's checksum, the one Icechunk can
+  verify when it reads: the ETag for object stores (S3, GCS, Azure), so even a rewrite within the same
+  second fails the read; the last-modified time rounded up to whole seconds for local files and HTTP(S)
+  (Icechunk 2 sends a stored ETag without its quotes, which neither a local file nor a strictly comparing
+  HTTP server matches). A later read of a changed source fails inside Icechunk with
   ``IcechunkError: the checksum of the object owning the virtual chunk has changed (<url>)``, which names
-  the file; ``verify`` lists every drifted file up front;
+  the file; ``verify`` lists every drifted file up front and compares the full ETag and the size, so it also
+  catches a local or HTTP rewrite within the checksum's second;
 - a small ``_sources`` group stores each file's URL, checksum and size (native arrays), so ``verify`` and
   ``append`` need nothing but the repository;
 - nothing is committed unless every step succeeded: the writes happen in one session that is committed
   last, with a message (and commit metadata) saying what was added and which files were skipped.
 
-Speed. Icechunk 1.1 takes references only as a list of ``VirtualChunkSpec`` objects per array
-(``store.set_virtual_refs``); there is no array-based variant. So the manifest's numpy arrays are turned
-into the spec arguments with whole-array operations (chunk indices from ``np.nonzero``, per-file
-checksums broadcast through run-length codes, no per-chunk dicts or path validation) and the specs are
-built by one ``map`` call per batch, while a worker thread hands the previous batch to Icechunk's Rust
-code (which releases the GIL). Icechunk's own tracing subscriber (installed at import unless
-``ICECHUNK_NO_LOGS`` is set) formats span arguments, including the array's ``zarr.json``, once per reference;
-that costs far more than everything else together. The publisher detects it (``tracing``): with it,
-references are set under placeholder metadata (shape, dtype and chunk grid only; codecs, dimension names and
-attributes follow in a final metadata write); without it, under the real metadata (no final rewrite, which
-would make Icechunk regroup every pending reference). Setting ``ICECHUNK_NO_LOGS=1`` before ``icechunk`` is
-first imported removes the per-reference formatting altogether, at the price of Icechunk's log output and
-error span traces; the library does not set it for you (the command line does). With it, Icechunk's own
-work (``set_virtual_refs`` 2-4 us and ``commit`` 1-3 us per reference, measured alone on a 2-core machine)
-is 65-80% of a large publish, and building the one ``VirtualChunkSpec`` per reference its API requires
-(~0.9 us) most of the rest. ``scripts/bench/icechunk_refs.py`` measures both against ``vds.vz.to_icechunk``.
+References go to Icechunk 2's ``set_virtual_refs_arr`` as numpy arrays: one call per group of files that
+share a checksum, each covering the smallest block of the chunk grid that holds the group (``refs``). No
+Python object is made per reference. Icechunk's span tracing (installed at import unless
+``ICECHUNK_NO_LOGS`` is set) formats the array's ``zarr.json`` per call, so the publisher sets references
+under placeholder metadata while it is on (``tracing``).
 
-Known Icechunk 1.1 limits: virtual chunk URLs lose their port, so http(s) sources must be served on the
-default port (others are refused up front, see ``icechunk_url``); ``append`` never re-sets existing
-references, but Icechunk rewrites the array's manifest on commit unless the repository config splits
-manifests along ``time`` (``create_repository(..., config=...)`` with ``ManifestSplittingConfig``).
+Repositories made by ``create_repository`` are in Icechunk 2's format unless ``spec_version=1`` asks for
+one that Icechunk 1.x readers can open; both open, publish and append alike. Their config fetches each
+virtual chunk with one range request (``read_settings``); HTTP sources may use any port. ``append`` never
+re-sets existing references, but Icechunk rewrites the array's manifest on commit unless the repository
+config splits manifests along ``time`` (``create_repository(..., config=...)`` with
+``ManifestSplittingConfig``).
 
 Modules: ``containers`` (prefixes, repository config), ``stamps`` (checksums, the ``_sources`` table),
 ``refs`` (manifest arrays to references), ``tracing`` (is Icechunk's span tracing on?), ``publishing``
