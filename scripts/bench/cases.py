@@ -1,7 +1,7 @@
 """One function per measured thing. Each returns seconds (or a dict of counts) for one repetition.
 
 Contenders: ``ours`` (``open_virtual_cube`` / ``VirtualTIFF``), ``vt`` (virtual-tiff 0.5.0 over
-VirtualiZarr 2.5.1, the reference), ``raw`` (``async_tiff.TIFF.open`` for every file under one
+VirtualiZarr 2.8, the reference), ``raw`` (``async_tiff.TIFF.open`` for every file under one
 ``asyncio.gather``: the floor of any async-tiff based reader), ``tifffile`` and ``rasterio``.
 """
 
@@ -108,16 +108,17 @@ def ours_publish(cube: Any, root: str, registry: Any) -> int:
 
 
 def icechunk_alone(dataset: Any, sources: Any, root: str, registry: Any) -> tuple[float, float]:
-    """Seconds Icechunk itself needs for ``dataset``'s references: ``set_virtual_refs`` with every spec built
-    beforehand (untimed; nothing else running) and the commit. Returns (set seconds, commit seconds).
+    """Seconds Icechunk itself needs for ``dataset``'s references: ONE ``set_virtual_refs_arr`` per array for
+    the whole chunk grid (locations, offsets and lengths prepared beforehand, untimed; no per-file checksums)
+    and the commit. Returns (set seconds, commit seconds).
 
-    No writer on Icechunk 1.1's API can store these references faster: this is the ceiling for
-    ``publish`` and ``to_icechunk`` alike."""
+    No writer on Icechunk 2's API stores these references faster: this is the ceiling for ``publish`` (which
+    adds one call per checksum group) and ``to_icechunk`` alike."""
     import icechunk as ic
     import zarr
     from virtualizarr.manifests import ManifestArray
 
-    from virtual_geotiff.icechunk import checksum, create_repository
+    from virtual_geotiff.icechunk import create_repository
 
     repo = create_repository(ic.local_filesystem_storage(root), sources, registry=registry)
     session = repo.writable_session("main")
@@ -127,21 +128,15 @@ def icechunk_alone(dataset: Any, sources: Any, root: str, registry: Any) -> tupl
         if not isinstance(var.data, ManifestArray):
             continue
         manifest = var.data.manifest
-        present = manifest._paths != ""
-        if not present.any():
+        if not (manifest._paths != "").any():
             continue
         group.create_array(str(name), shape=var.shape, chunks=var.data.metadata.chunks, dtype=var.dtype)
-        paths = manifest._paths[present].tolist()
-        sums = {u: checksum(sources[u]) for u in set(paths)}
-        etags = [sums[u] if isinstance(sums[u], str) else None for u in paths]
-        moments = [None if isinstance(sums[u], str) else sums[u] for u in paths]
-        specs = list(map(ic.VirtualChunkSpec, np.argwhere(present).tolist(), paths,
-                         manifest._offsets[present].tolist(), manifest._lengths[present].tolist(), etags, moments))
-        work.append((str(name), specs))
+        work.append((str(name), manifest._paths.shape, manifest._paths.ravel().tolist(),
+                     np.ascontiguousarray(manifest._offsets.ravel(), dtype=np.uint64),
+                     np.ascontiguousarray(manifest._lengths.ravel(), dtype=np.uint64)))
     start = time.perf_counter()
-    for name, specs in work:
-        for i in range(0, len(specs), 65_536):
-            session.store.set_virtual_refs(name, specs[i:i + 65_536], validate_containers=False)
+    for name, grid, locations, offsets, lengths in work:
+        session.store.set_virtual_refs_arr(name, grid, locations, offsets, lengths, validate_containers=False)
     set_seconds = time.perf_counter() - start
     start = time.perf_counter()
     session.commit("Icechunk alone")
