@@ -359,7 +359,8 @@ def section_reads(root: Path, info: dict, args: Any, report: Report) -> None:
                              "ours Icechunk (committed), default decoders", "ours ManifestStore, zarr's pipeline",
                              "ours ManifestStore, zarr's zlib"):
                     for theirs in ("rasterio ALL_CPUS", "rasterio 1 thread"):
-                        t = target if theirs == "rasterio ALL_CPUS" and "zarr's" not in mine and "default" not in mine else None
+                        opt_in = "zarr's" not in mine and "default" not in mine
+                        t = target if theirs == "rasterio ALL_CPUS" and opt_in else None
                         report.add(Row("reads", f"{name} {what}: {mine}", rate[mine], rate[theirs], theirs, "MB/s",
                                        t))
                 report.add(Row("reads", f"{name} {what}: ours ManifestStore vs the reference's",

@@ -248,7 +248,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     rows = [("files", f"{len(cube.sources)} used, {len(cube.failed)} skipped, {len(urls)} given"),
             ("header reads", f"{counter.requests} requests, {human_bytes(counter.bytes)}"),
             ("source data", human_bytes(sum(s.size or 0 for s in cube.sources.values())) + " referenced, 0 copied"),
-            ("variable", f"{args.name}{tuple(var.shape)} {var.dtype}, dims {var.dims}, chunks {var.data.metadata.chunks}"),
+            ("variable", f"{args.name}{tuple(var.shape)} {var.dtype}, dims {var.dims}, "
+                         f"chunks {var.data.metadata.chunks}"),
             ("chunks", f"{int((var.data.manifest._paths != '').sum())} referenced")]
     attrs = ds.attrs.get("virtual_geotiff", {})
     rows.append(("codecs", "portable" if attrs.get("portable", True) else
