@@ -50,11 +50,12 @@ class _Refs:
 def _manifest_refs(manifest: ChunkManifest) -> _Refs:
     """Non-empty entries of a manifest. ``_paths``/``_offsets``/``_lengths`` are ChunkManifest's numpy
     arrays (its only array-level accessors); paths repeat in long runs (one file's chunks), so distinct
-    URLs come from run boundaries instead of sorting every path."""
+    URLs come from run boundaries instead of sorting every path. A zero-length entry is a missing chunk
+    (Icechunk 2 refuses zero-length references; the chunk reads as the fill value either way)."""
     paths, offsets, lengths = manifest._paths, manifest._offsets, manifest._lengths
     if paths.ndim == 0:
         paths, offsets, lengths = paths.reshape(1), offsets.reshape(1), lengths.reshape(1)
-    present = paths != ""
+    present = (paths != "") & (lengths > 0)
     if present.all():
         index = np.indices(paths.shape).reshape(paths.ndim, -1).T
         flat, offs, lens = paths.ravel(), offsets.ravel(), lengths.ravel()
