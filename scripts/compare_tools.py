@@ -198,6 +198,8 @@ def verdict(got: np.ndarray, want: np.ndarray, imread: np.ndarray | None, tool: 
         return f"differs: dtype {got.dtype}, rasterio {want.dtype}"
     if np.array_equal(got, want, equal_nan=want.dtype.kind == "f"):
         return "exact"
+    if want.dtype.kind == "f" and not np.array_equal(np.isnan(got), np.isnan(want)):
+        return "differs: NaN at other pixels than rasterio's"
     worst = float(np.nanmax(np.abs(got.astype("float64") - want.astype("float64"))))
     cell = f"differs from GDAL by up to {_levels(worst)}"
     if tool != "tifffile" and imread is not None and np.array_equal(got, as_bands(imread, want)):
