@@ -1,6 +1,6 @@
 """A zarr codec pipeline that reads many small chunks with less per-chunk overhead (opt-in).
 
-Why: zarr 3.1.6's ``BatchedCodecPipeline`` reads each chunk as its own chain of asyncio tasks: one store
+Why: zarr's ``BatchedCodecPipeline`` (3.1 to 3.4) reads each chunk as its own chain of asyncio tasks: one store
 ``get``, then one ``concurrent_map`` and one thread hop *per codec* (Deflate in a thread, predictor in a
 thread), then the copy into the output on the event loop. For a 10980 x 10980 COG with 256-px tiles that
 is 1849 chunks and ~1 ms of Python and thread hand-off per chunk on a 2-core machine, about as much as
@@ -184,7 +184,7 @@ async def _icechunk_get_many(store: Any, paths: list[str], prototype: BufferProt
 async def _manifest_get_many(store: Any, paths: list[str], prototype: BufferPrototype) -> list[Buffer | None]:
     """What ``ManifestStore.get`` returns for each chunk key, fetched with one ``get_ranges_async`` per file.
 
-    Mirrors VirtualiZarr 2.5.1's ``ManifestStore.get`` (manifest lookup, registry resolution, the
+    Mirrors VirtualiZarr's ``ManifestStore.get`` (2.5 to 2.8) (manifest lookup, registry resolution, the
     store-prefix rule) for plain chunk keys; anything else (metadata keys) goes through ``get`` itself.
     """
     from virtualizarr.manifests.store import ManifestArray, _get_deepest_group_or_array
