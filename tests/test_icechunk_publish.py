@@ -484,3 +484,19 @@ def test_one_range_request_per_virtual_chunk_unless_the_config_says_otherwise(tm
         server.clear()
         np.testing.assert_array_equal(read_back(tmp_path / "repo")["0"].values, data)
         assert len([r for r in server.records if r.method == "GET"]) == expected_gets
+
+
+def test_checksum_is_the_one_icechunk_verifies_for_each_kind_of_source():
+    """Object stores: the ETag (Icechunk's If-Match catches a rewrite within the same second; the S3 drift test
+    in test_icechunk_s3.py reads through it). Local files and HTTP: last-modified rounded up to whole seconds
+    (Icechunk sends a stored ETag unquoted, which they never match); the ETag is the fallback."""
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 12, 6, 8, 0, 0, 250_000, tzinfo=UTC)
+    rounded = datetime(2026, 12, 6, 8, 0, 1, tzinfo=UTC)
+    assert vic.checksum(SourceStamp("s3://b/k.tif", '"abc"', moment, 1)) == "abc"
+    assert vic.checksum(SourceStamp("s3://b/k.tif", None, moment, 1)) == rounded
+    for url in ("file:///d/k.tif", "http://127.0.0.1:8123/d/k.tif", "https://h/d/k.tif"):
+        assert vic.checksum(SourceStamp(url, '"abc"', moment, 1)) == rounded
+        assert vic.checksum(SourceStamp(url, '"abc"', None, 1)) == "abc"
+    assert vic.checksum(SourceStamp("file:///d/k.tif")) is None
