@@ -59,6 +59,7 @@ from .geo.coords import coordinate_attrs, pixel_centers
 from .layout import ChunkLayout, check_chunks_in_object, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
+from .store import GeoManifestStore
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
 
 IfdLayout = Literal["flat", "nested", "multiscale"]
@@ -310,7 +311,7 @@ class VirtualTIFF:
         memory = InMemoryObjects.new()
         group = self.build_group(header, memory, sidecar=sidecar)
         memory.register(registry)
-        return ManifestStore(group, registry=registry)
+        return GeoManifestStore(group, registry=registry)
 
     @property
     def uses_levels(self) -> bool:

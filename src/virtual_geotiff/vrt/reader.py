@@ -67,6 +67,7 @@ from ..parser import (
     store_attributes,
 )
 from ..stitch import Block, place_blocks
+from ..store import GeoManifestStore
 from ..tiff.reader import IfdInfo, TiffHeader
 from .model import VrtBand, VrtDataset, VrtSource, Window, parse_vrt
 from .paths import source_url
@@ -468,4 +469,4 @@ class VirtualVRT:
         memory = InMemoryObjects.new()
         group = build_vrt_group(vrt, headers, urls, self.bands, self.limits, memory)
         memory.register(registry)
-        return ManifestStore(group, registry=registry)
+        return GeoManifestStore(group, registry=registry)
