@@ -372,7 +372,9 @@ def test_each_call_registers_its_own_memory_store(tmp_path):
     assert ds_a.x.values[0] == 0.5 and ds_b.x.values[0] == 100.5
 
 
-def test_virtualizarr_loads_coordinates_and_keeps_spatial_ref_chunkless(tmp_path):
+def test_virtualizarr_loads_coordinates_and_spatial_ref(tmp_path):
+    """Defaults load x/y and the computed spatial_ref (see virtual_geotiff.store); ``loadable_variables=[]``
+    keeps spatial_ref virtual and chunkless (no reference to memory:// survives)."""
     virtualizarr = pytest.importorskip("virtualizarr")
     from virtualizarr.manifests import ManifestArray
 
@@ -381,11 +383,15 @@ def test_virtualizarr_loads_coordinates_and_keeps_spatial_ref_chunkless(tmp_path
     vds = virtualizarr.open_virtual_dataset(url(path), registry=registry(), parser=VirtualTIFF())
     assert isinstance(vds.x.data, np.ndarray) and isinstance(vds.y.data, np.ndarray)
     assert "spatial_ref" in vds.coords
-    marr = vds.spatial_ref.data
-    assert isinstance(marr, ManifestArray)
-    assert not list(marr.manifest.iter_nonempty_paths())  # no reference to memory:// survives
+    assert isinstance(vds.spatial_ref.data, np.ndarray) and vds.spatial_ref.item() == 0
     ref = rioxarray.open_rasterio(path)
+    assert vds.rio.crs == ref.rio.crs
     np.testing.assert_array_equal(vds.x.values, ref.x.values)
+    bare = virtualizarr.open_virtual_dataset(url(path), registry=registry(), parser=VirtualTIFF(),
+                                             loadable_variables=[])
+    marr = bare.spatial_ref.data
+    assert isinstance(marr, ManifestArray)
+    assert not list(marr.manifest.iter_nonempty_paths())
 
 
 # ------------------------------------------------------------------------------------------------- CRS matrix

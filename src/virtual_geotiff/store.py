@@ -11,6 +11,14 @@ itself (they reference no byte of any source file), so they are loaded here, as 
 passing nothing gets an in-memory ``spatial_ref`` that combines, publishes as a native array (Icechunk,
 kerchunk inline data) and keeps ``ds.rio.crs``/``ds.rio.transform()`` working.
 
+Per-file grid attributes. Each array also carries its file's GeoZarr ``spatial:`` attributes (shape, transform,
+bbox). In a virtual dataset they would go stale as soon as it is combined: ``open_virtual_mfdataset`` keeps
+the first file's (``combine_attrs="override"``), ``xr.combine_by_coords`` refuses differing ones
+(``combine_attrs="no_conflicts"``). So the virtual dataset leaves them out (``spatial_attributes``); the
+combined grid is described by ``x``/``y`` and ``spatial_ref`` (CRS and GeoTransform of the first, i.e.
+top-left, file), which is what rioxarray and GDAL read. ``proj:`` attributes (the CRS) stay. The store itself,
+opened with ``xr.open_zarr``/``zarr``, and the cube builder's datasets keep the ``spatial:`` attributes.
+
 Which variables: the non-dimension coordinates a group declares in its CF ``coordinates`` attribute (the
 attribute VirtualiZarr itself turns into xarray coordinates) whose manifest points into no source file
 (chunkless, or served from the parser's ``memory://`` store). Data variables are never loaded, however
@@ -24,6 +32,8 @@ from typing import Any
 
 import xarray as xr
 from virtualizarr.manifests import ManifestArray, ManifestGroup, ManifestStore
+
+from .geo.attrs import SPATIAL_CONVENTION
 
 #: Only URLs under this scheme are computed by a parser; anything else is a source file.
 COMPUTED_SCHEME = "memory://"
@@ -49,25 +59,53 @@ def loadable_by_default(group: ManifestGroup) -> list[str]:
 
 
 def _load_in_place(ds: Any, names: Iterable[str]) -> None:
-    """Replace the lazily indexed variables ``names`` of ``ds`` by their values (tiny arrays, no store kept)."""
+    """Replace the lazily indexed variables ``names`` of ``ds`` by their values (tiny arrays, no store kept).
+
+    They are coordinates, which have no missing values (CF): ``_FillValue: None`` stops xarray's encoder from
+    adding ``_FillValue: NaN`` to float ones when they are written, an attribute VirtualiZarr's kerchunk
+    writer copies into ``.zattrs`` as a bare JSON ``NaN`` that its own kerchunk parser hands to xarray as an
+    undecodable Zarr v3 attribute.
+    """
     for name in names:
         if name in ds.variables:
-            ds.variables[name].load()
+            var = ds.variables[name]
+            var.load()
+            var.encoding["_FillValue"] = None
+
+
+def without_grid_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` without the GeoZarr ``spatial:`` keys and convention entry (one file's grid)."""
+    out = {k: v for k, v in attrs.items() if not k.startswith("spatial:")}
+    if "zarr_conventions" in out:
+        kept = [c for c in out["zarr_conventions"] if c.get("uuid") != SPATIAL_CONVENTION["uuid"]]
+        if kept:
+            out["zarr_conventions"] = kept
+        else:
+            del out["zarr_conventions"]
+    return out
+
+
+def _drop_grid_attributes(ds: xr.Dataset) -> None:
+    for var in ds.variables.values():
+        if any(k.startswith("spatial:") for k in var.attrs):
+            var.attrs = without_grid_attributes(var.attrs)
 
 
 class GeoManifestStore(ManifestStore):
     """A ``ManifestStore`` whose ``to_virtual_dataset``/``to_virtual_datatree`` also load the parser's computed
-    coordinates (``spatial_ref``) when ``loadable_variables`` is left at ``None``."""
+    coordinates (``spatial_ref``) when ``loadable_variables`` is left at ``None``, and whose virtual datasets
+    leave out the per-file ``spatial:`` grid attributes (see the module docstring)."""
 
     def to_virtual_dataset(self, group: str = "", loadable_variables: Iterable[str] | None = None,
                            decode_times: bool | None = None) -> xr.Dataset:
-        if loadable_variables is not None:
-            return super().to_virtual_dataset(group=group, loadable_variables=loadable_variables,
-                                              decode_times=decode_times)
-        node = self._group[group] if group else self._group
-        names = loadable_by_default(node) if isinstance(node, ManifestGroup) else None
+        names = loadable_variables
+        if names is None:
+            node = self._group[group] if group else self._group
+            names = loadable_by_default(node) if isinstance(node, ManifestGroup) else None
         vds = super().to_virtual_dataset(group=group, loadable_variables=names, decode_times=decode_times)
-        _load_in_place(vds, names or ())
+        if loadable_variables is None:
+            _load_in_place(vds, names or ())
+        _drop_grid_attributes(vds)
         return vds
 
     def to_virtual_datatree(self, group: str = "", *, loadable_variables: Iterable[str] | None = None,
