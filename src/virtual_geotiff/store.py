@@ -14,7 +14,7 @@ kerchunk inline data) and keeps ``ds.rio.crs``/``ds.rio.transform()`` working.
 Per-file grid attributes. Each array also carries its file's GeoZarr ``spatial:`` attributes (shape, transform,
 bbox). In a virtual dataset they would go stale as soon as it is combined: ``open_virtual_mfdataset`` keeps
 the first file's (``combine_attrs="override"``), ``xr.combine_by_coords`` refuses differing ones
-(``combine_attrs="no_conflicts"``). So the virtual dataset leaves them out (``spatial_attributes``); the
+(``combine_attrs="no_conflicts"``). So the virtual dataset leaves them out (``without_grid_attributes``); the
 combined grid is described by ``x``/``y`` and ``spatial_ref`` (CRS and GeoTransform of the first, i.e.
 top-left, file), which is what rioxarray and GDAL read. ``proj:`` attributes (the CRS) stay. The store itself,
 opened with ``xr.open_zarr``/``zarr``, and the cube builder's datasets keep the ``spatial:`` attributes.
