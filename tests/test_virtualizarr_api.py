@@ -239,6 +239,17 @@ def test_open_virtual_dataset(tiles, variant):
                    stacked=False)
 
 
+@pytest.mark.parametrize("variant", VARIANT_PARAMS[:2])
+def test_open_virtual_datatree(tiles, variant):
+    """The nested layout through ``open_virtual_datatree``: every group's spatial_ref is in memory too."""
+    root = tiles[variant]
+    vdt = virtualizarr.open_virtual_datatree(url(root, 0, 0, 0), registry=registry(),
+                                             parser=VirtualTIFF(ifd_layout="nested"))
+    group = vdt["0"].to_dataset()
+    assert isinstance(group["0"].data, ManifestArray) and isinstance(group.spatial_ref.data, np.ndarray)
+    assert_georeferenced(group, root)
+
+
 def thread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=2)
 
