@@ -157,7 +157,8 @@ def _batched_getter(store: Any) -> Any:
     cls = type(store)
     if cls.__module__.startswith("icechunk") and hasattr(store, "get_partial_values"):
         return _icechunk_get_many
-    if cls.__module__.startswith("virtualizarr") and cls.__name__ == "ManifestStore" and _manifest_internals(store):
+    manifest_store = any(c.__module__.startswith("virtualizarr") and c.__name__ == "ManifestStore" for c in cls.__mro__)
+    if manifest_store and _manifest_internals(store):  # also the parsers' GeoManifestStore (get not overridden)
         return _manifest_get_many
     return None
 
