@@ -156,8 +156,9 @@ def assert_georeferenced(ds: xr.Dataset, root: Path, row: int = 0, col: int = 0)
 
 
 def assert_decodes(opened, variant: Variant, root: Path, *, dates: range = range(2), rows: range = range(2),
-                   cols: range = range(2), stacked: bool = True) -> None:
-    """``opened(mask_and_scale)`` gives the decoded Dataset; compare raw and masked values with rasterio."""
+                   cols: range = range(2), stacked: bool = True) -> xr.Dataset:
+    """``opened(mask_and_scale)`` gives the decoded Dataset; compare raw and masked values with rasterio.
+    Returns the masked Dataset."""
     expected = rasterio_mosaic(root, dates, rows, cols)
     if not stacked:
         expected = expected[0]
@@ -178,6 +179,7 @@ def assert_decodes(opened, variant: Variant, root: Path, *, dates: range = range
         np.testing.assert_array_equal(values[~missing], expected[~missing])
         assert masked["0"].rio.encoded_nodata == variant.nodata
     assert_georeferenced(masked, root, rows[0], cols[0])
+    return masked
 
 
 # ------------------------------------------------------------------------------------------------- decoding
@@ -421,8 +423,8 @@ def test_to_kerchunk(tiles, cubes, variant, fmt, tmp_path):
             to_kerchunk(vds, path, format=fmt)
         return
     to_kerchunk(vds, path, format=fmt)
-    assert_decodes(reference_reader(path), variant, root, dates=variant.dates, stacked=variant.stacks)
-    np.testing.assert_array_equal(reference_reader(path)(True).time.values, DATES)
+    decoded = assert_decodes(reference_reader(path), variant, root, dates=variant.dates, stacked=variant.stacks)
+    np.testing.assert_array_equal(decoded.time.values, DATES)
 
     back = virtualizarr.open_virtual_dataset("file://" + str(path), registry=registry(), parser=kerchunk_parser(fmt))
     assert isinstance(back["0"].data, ManifestArray)
