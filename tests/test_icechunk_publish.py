@@ -57,7 +57,7 @@ def cube(urls: list[str], days: np.ndarray, reg: ObjectStoreRegistry) -> xr.Data
     """Stand-in for the cube builder: one virtual dataset per file, stacked along ``time``."""
     parts = [virtualizarr.open_virtual_dataset(u, registry=reg, parser=VirtualTIFF(ifd=0)).expand_dims(time=[t])
              for u, t in zip(urls, days, strict=True)]
-    return xr.concat(parts, dim="time", coords="minimal", compat="override", combine_attrs="override")
+    return xr.concat(parts, dim="time")  # VirtualiZarr's defaults work (tests/test_virtualizarr_api.py)
 
 
 @pytest.fixture

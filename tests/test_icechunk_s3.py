@@ -93,7 +93,7 @@ def build(s3_server, bucket, local: Path, compress: str, registry) -> tuple[xr.D
     store = registry.resolve(urls[0])[0]
     parts = [virtualizarr.open_virtual_dataset(u, registry=registry, parser=VirtualTIFF(ifd=0)).expand_dims(time=[t])
              for u, t in zip(urls, DAYS, strict=True)]
-    cube = xr.concat(parts, dim="time", coords="minimal", compat="override", combine_attrs="override")
+    cube = xr.concat(parts, dim="time")
     codecs = [c.to_dict()["name"] for c in cube["0"].data.metadata.codecs]
     assert set(codecs) <= {"bytes", "numcodecs.zlib", "zstd"}, codecs
     sources = {}
