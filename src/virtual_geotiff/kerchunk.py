@@ -46,6 +46,24 @@ def kerchunk_problems(dataset: Any) -> dict[str, list[str]]:
     return problems
 
 
+#: numcodecs ids of the compressors a chain can end with.
+_COMPRESSOR_IDS = frozenset({"zlib", "zstd", "gzip", "lzma"})
+
+
+def _compressor_last(zarray: dict[str, Any]) -> dict[str, Any]:
+    """Move a trailing compressor from ``filters`` to ``compressor``, where Zarr v2 readers expect it.
+
+    VirtualiZarr lists every codec as a filter (``"compressor": null``). zarr-python decodes that the same way,
+    but GDAL's Zarr driver (3.12) fails on a ``zlib`` filter ("Filter zlib for tile ... failed"). Decoding is
+    unchanged: a v2 reader runs the compressor first, then the filters in reverse.
+    """
+    filters = list(zarray.get("filters") or [])
+    if zarray.get("compressor") is None and filters and filters[-1].get("id") in _COMPRESSOR_IDS:
+        zarray["compressor"] = filters.pop()
+        zarray["filters"] = filters or None
+    return zarray
+
+
 def to_kerchunk(dataset: Any, filepath: str | Path | None = None, *, format: KerchunkFormat = "dict",
                 **kwargs: Any) -> dict[str, Any] | None:
     """Kerchunk references of ``dataset``: a dict (``format="dict"``), or written to ``filepath`` as JSON or
@@ -67,10 +85,11 @@ def to_kerchunk(dataset: Any, filepath: str | Path | None = None, *, format: Ker
         if var.ndim == 0 and f"{name}/" in refs["refs"]:
             # VirtualiZarr inlines a scalar under the key "name/"; Zarr v2 names a 0-d array's chunk "0"
             refs["refs"][f"{name}/0"] = refs["refs"].pop(f"{name}/")
-        if isinstance(var.data, ManifestArray) and "_FillValue" not in var.attrs:
+        if isinstance(var.data, ManifestArray):
             key = f"{name}/.zarray"
-            zarray = json.loads(refs["refs"][key])
-            zarray["fill_value"] = None
+            zarray = _compressor_last(json.loads(refs["refs"][key]))
+            if "_FillValue" not in var.attrs:
+                zarray["fill_value"] = None
             refs["refs"][key] = json.dumps(zarray, separators=(",", ":"))
     if format == "dict":
         return refs

@@ -1,0 +1,54 @@
+"""Running the JavaScript reader (js/e2e/read.mjs: zarrita + @virtual-geotiff/zarr-codecs) from tests.
+
+The Node projects are installed from the npm registry with their lock files (``npm ci``) the first time a test
+needs them; tests skip when ``node`` or ``npm`` is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+JS = ROOT / "js"
+E2E = JS / "e2e"
+
+
+def require_node() -> None:
+    """Skip without Node/npm; install js/ and js/e2e (``npm ci``) when their node_modules are missing."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node and npm are not installed (the JavaScript reader needs Node >= 20)")
+    for project in (JS, E2E):
+        if not (project / "node_modules").is_dir():
+            result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=project, capture_output=True,
+                                    text=True, timeout=600, stdin=subprocess.DEVNULL)
+            assert result.returncode == 0, f"npm ci in {project} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def read_with_node(request: dict, arrays: dict[str, tuple | None], tmp: Path) -> dict[str, np.ndarray]:
+    """Read ``arrays`` ({zarr path: zarrita selection or None}) of the store described by ``request`` in Node.
+
+    Returns each selection as a numpy array (dtype and shape as zarrita reports them).
+    """
+    outs = {path: tmp / f"node_{i}.bin" for i, path in enumerate(arrays)}
+    request = {**request, "arrays": [{"path": path, "out": str(outs[path]),
+                                      **({"selection": list(sel)} if sel is not None else {})}
+                                     for path, sel in arrays.items()]}
+    request_file = tmp / "node_request.json"
+    request_file.write_text(json.dumps(request))
+    result = subprocess.run(["node", "--no-warnings", str(E2E / "read.mjs"), str(request_file)],
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise NodeReadError(result.stderr.strip()[-4000:])
+    described = json.loads(result.stdout.strip().splitlines()[-1])
+    return {path: np.fromfile(outs[path], dtype=np.dtype(described[path]["dtype"]).newbyteorder("<"))
+            .reshape(described[path]["shape"]) for path in arrays}
+
+
+class NodeReadError(RuntimeError):
+    """The Node reader exited with an error (its stderr is the message)."""
