@@ -33,7 +33,7 @@ def test_inspect_human_output_and_unsupported_ifd(tmp_path):
     tifffile.imwrite(path, np.zeros((8, 8), "u1"), compression="zlib")
     result = run_cli("inspect", str(path))
     assert result.returncode == 0, result.stderr
-    assert "readable by zarrs / zarrita.js: yes" in result.stdout
+    assert "readable by: zarr-python yes; zarrita.js yes; GDAL yes; zarrs yes" in result.stdout
 
 
 def test_missing_file_exit_code_and_one_line_error(tmp_path):

@@ -36,6 +36,8 @@ from .errors import (
     VirtualGeoTiffError,
 )
 from .limits import Limits
+from .readers import describe as describe_readers
+from .readers import readable_by
 
 EXIT_OK, EXIT_UNMAPPABLE, EXIT_USAGE, EXIT_UNREADABLE, EXIT_DRIFT, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5, 70
 
@@ -92,6 +94,7 @@ def describe(url: str, limits: Limits | None = None) -> dict[str, Any]:
                 codecs=[c["name"] for c in plan.codecs],
                 custom_codecs=list(plan.custom_codecs),
                 portable=plan.portable,
+                readable_by=readable_by([plan.codecs]),
             )
         ifds.append(entry)
     return {"url": url, "byteorder": "II" if header.byteorder == "<" else "MM", "bigtiff": header.bigtiff,
@@ -108,9 +111,8 @@ def _print_human(info: dict[str, Any]) -> None:
         if "error" in d:
             print(f"    cannot be mapped: {d['error']}")
             continue
-        portable = "yes" if d["portable"] else f"no (needs virtual-geotiff for {', '.join(d['custom_codecs'])})"
         print(f"    zarr: {d['dtype']} {d['shape']} chunks {d['chunks']}, codecs {' -> '.join(d['codecs'])}")
-        print(f"    readable by zarrs / zarrita.js: {portable}; missing chunks: {d['missing_chunks']}")
+        print(f"    readable by: {describe_readers(d['readable_by'])}; missing chunks: {d['missing_chunks']}")
 
 
 # ---------------------------------------------------------------------------------------------- inputs

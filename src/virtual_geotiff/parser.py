@@ -59,6 +59,7 @@ from .geo.coords import coordinate_attrs, pixel_centers
 from .layout import ChunkLayout, check_chunks_in_object, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
+from .readers import readable_by
 from .store import GeoManifestStore
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
 
@@ -240,6 +241,7 @@ def store_attributes(plans: list[CodecPlan]) -> dict[str, Any]:
             "version": __version__,
             "custom_codecs": custom,
             "portable": not custom,
+            "readable_by": readable_by(plan.codecs for plan in plans),
             "note": "arrays using custom_codecs need `pip install virtual-geotiff` to decode; "
             f"other Zarr readers decode only {sorted(PORTABLE_CODECS)}",
         }
