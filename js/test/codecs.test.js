@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as zarr from "zarrita";
+import { allowHttpFetcher } from "../src/icechunk.js";
 import { CODECS, PYTHON_ONLY, register } from "../src/index.js";
 import { loadVectors, readVector } from "./vectors.js";
 
@@ -73,4 +74,19 @@ test("floating_point_predictor refuses a chunk of the wrong length", async () =>
 
 test("unknown configuration fields are refused", () => {
 	assert.throws(() => CODECS["virtual_geotiff.pad"].fromConfig({ min_bytes: 0, extra: 1 }, { dataType: "uint8", shape: [1] }), /unknown configuration field extra/);
+});
+
+test("allowHttpFetcher drops allow_http only and passes everything else through", async () => {
+	const seen = [];
+	const fetcher = allowHttpFetcher(async (err, request) => {
+		seen.push([err, request]);
+		return { data: new Uint8Array(1) };
+	});
+	const request = { url: "http://h/a.tif", rangeStart: 0, rangeEnd: 1, headers: {}, options: { allow_http: "true", timeout: "5s" } };
+	await fetcher(null, request);
+	assert.deepEqual(seen[0][1].options, { timeout: "5s" });
+	assert.equal(seen[0][1].url, "http://h/a.tif");
+	assert.deepEqual(request.options, { allow_http: "true", timeout: "5s" }); // the caller's object is untouched
+	await fetcher(null, { ...request, options: undefined });
+	assert.deepEqual(seen[1][1].options, {});
 });
