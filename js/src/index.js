@@ -43,14 +43,17 @@ export const CODECS = Object.freeze({
 /** Codecs registered only to fail with a clear message: decode these arrays with Python virtual-geotiff. */
 export const PYTHON_ONLY = Object.freeze(["virtual_geotiff.jpegxl", "virtual_geotiff.jpeg2000", "virtual_geotiff.lerc"]);
 
-/** One loader function per name, created once, so registering twice leaves the registry unchanged. */
-const LOADERS = new Map([
+/**
+ * One loader function per name, created once, so registering twice leaves the registry unchanged.
+ * @type {Map<string, () => Promise<unknown>>}
+ */
+const LOADERS = new Map(/** @type {[string, () => Promise<unknown>][]} */ ([
 	...Object.entries(CODECS).map(([name, codec]) => [name, async () => codec]),
 	...PYTHON_ONLY.map((name) => {
 		const codec = pythonOnly(name);
 		return [name, async () => codec];
 	}),
-]);
+]));
 
 /**
  * Add every virtual_geotiff codec to zarrita's codec registry (idempotent).

@@ -1,7 +1,7 @@
 // Loading the jSquash (Squoosh) WASM decoders: in a browser their own glue fetches the .wasm next to the module;
 // under Node, whose fetch cannot read file: URLs, the module is compiled from the installed file instead.
 
-const isNode = typeof process === "object" && typeof process.versions?.node === "string";
+const isNode = typeof (/** @type {any} */ (globalThis).process?.versions?.node) === "string";
 
 /** @type {Map<string, Promise<(buffer: ArrayBuffer) => Promise<{data: Uint8ClampedArray, width: number, height: number}>>>} */
 const loaded = new Map();
@@ -26,7 +26,9 @@ async function load(which) {
 	if (isNode) {
 		const wasmPath =
 			which === "jpeg" ? "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm" : "@jsquash/webp/codec/dec/webp_dec.wasm";
+		// @ts-ignore: Node-only modules, never reached in a browser
 		const { readFile } = await import(/* @vite-ignore */ "node:fs/promises");
+		// @ts-ignore
 		const { fileURLToPath } = await import(/* @vite-ignore */ "node:url");
 		const code = await readFile(fileURLToPath(import.meta.resolve(wasmPath)));
 		await mod.init(await WebAssembly.compile(code));

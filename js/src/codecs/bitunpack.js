@@ -31,10 +31,13 @@ export class BitUnpackCodec {
 		if (!["uint8", "uint16", "uint32"].includes(meta.dataType)) {
 			throw new VirtualGeoTiffCodecError(NAME, `unpacks to uint8/16/32, not ${meta.dataType}`);
 		}
-		Object.assign(this, { bits, samples, minRows: min_rows, shape: meta.shape });
+		this.bits = bits;
+		this.samples = samples;
+		this.minRows = min_rows;
+		this.shape = meta.shape;
 		this.Ctr = typedArrayFor(NAME, meta.dataType);
 		const rep = representationShape(meta, NAME);
-		({ perRow: this.perRow } = rowsOf(rep, samples));
+		this.perRow = rowsOf(rep, samples).perRow;
 		this.total = product(rep);
 	}
 

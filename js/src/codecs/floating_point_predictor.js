@@ -32,7 +32,9 @@ export class FloatingPointPredictorCodec {
 		this.dataType = meta.dataType;
 		this.size = itemSize(NAME, meta.dataType);
 		const rep = representationShape(meta, NAME);
-		({ perRow: this.perRow, rows: this.rows } = rowsOf(rep, samples));
+		const { perRow, rows } = rowsOf(rep, samples);
+		this.perRow = perRow;
+		this.rows = rows;
 		this.total = product(rep);
 	}
 

@@ -32,7 +32,7 @@ export class HorizontalPredictorCodec {
 		const { shape, stride } = chunk;
 		const data = chunk.data.slice(); // never mutate the input: it may be a cached store buffer
 		const Words = UNSIGNED[/** @type {1|2|4|8} */ (data.BYTES_PER_ELEMENT)];
-		const w = new Words(data.buffer, data.byteOffset, data.length);
+		const w = /** @type {any} */ (new Words(data.buffer, data.byteOffset, data.length)); // number or bigint words
 		const rank = shape.length;
 		const axis = this.axis < 0 ? this.axis + rank : this.axis;
 		if (axis < 0 || axis >= rank) throw new VirtualGeoTiffCodecError(NAME, `axis ${this.axis} out of range`);
