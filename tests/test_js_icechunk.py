@@ -90,10 +90,16 @@ CASES = {
     "ycbcr_jpeg": lambda d, s: [
         write(d / f"jpeg_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
               compress="jpeg", photometric="ycbcr", jpeg_quality=85, interleave="pixel")],
+    "webp_lossy_rgb": lambda d, s: [
+        write(d / f"webp_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
+              compress="webp", webp_level=75, interleave="pixel")],
+    "packbits_uint8": lambda d, s: [
+        write(d / f"packbits_{s}.tif", (ramp((1, 40, 33), "u1", int(s[-1])) // 64 * 64).astype("u1"),
+              compress="packbits", blockysize=8)],
 }
 
 
-UNSTACKED = {"ycbcr_jpeg"}
+UNSTACKED = {"ycbcr_jpeg", "webp_lossy_rgb"}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +126,7 @@ def test_node_reads_published_cube_exactly(case, tmp_path, http_server, node):
     www = tmp_path / "www"
     www.mkdir()
     # Pixel-interleaved multi-band files cannot be stacked yet (the cube keeps the files' 3-D transpose order
-    # on a 4-D array): the JPEG file is published on its own.
+    # on a 4-D array): those files are published on their own.
     dates = DATES[:1] if case in UNSTACKED else DATES
     for date in dates:
         CASES[case](www, date)
