@@ -289,3 +289,20 @@ def test_overview_level_stitches_the_overviews(tmp_path):
     np.testing.assert_allclose(ds.x.values, X0 + (np.arange(size) + 0.5) * 2 * RES)
     with pytest.raises(FailedSourcesError, match="overview_level=1 requested"):
         open_virtual_cube(paths, make_registry(), overview_level=1)
+
+
+def test_time_stack_of_pixel_interleaved_multiband_grids(tmp_path):
+    """Stacking adds a leading dimension in front of (band, y, x): the transpose planned for one pixel-interleaved
+    file ([1, 2, 0]) keeps it in front ([0, 2, 3, 1]), so every step reads as rasterio reads it."""
+    dates = ("20240101", "20240201")
+    paths = write_grid(tmp_path, 1, 2, dates, count=3, interleave="pixel")
+    cube = open_virtual_cube(paths, make_registry(), stack_values=r"scene_(\d{8})_", stack_format="%Y%m%d")
+    ds = cube.dataset
+    assert ds["data"].dims == ("time", "band", "y", "x")
+    transpose = [c for c in ds["data"].data.metadata.to_dict()["codecs"] if c["name"] == "transpose"]
+    assert list(transpose[0]["configuration"]["order"]) == [0, 2, 3, 1]
+    got = read_cube(ds)
+    for t, stamp in enumerate(dates):
+        files = [p for p in paths if stamp in p.name]
+        expected = rasterio_mosaic(files, (3, TILE, 2 * TILE), (X0, RES, 0.0, Y0, 0.0, -RES))
+        np.testing.assert_array_equal(got[t], expected)

@@ -35,6 +35,20 @@ def chunk_manifest(url: str, layout: ChunkLayout) -> ChunkManifest:
     )
 
 
+def codecs_for_ndim(codecs: list[Any], ndim: int) -> list[Any]:
+    """``codecs`` for an array of ``ndim`` dimensions: a ``transpose`` planned for one file's ``(band, y, x)``
+    keeps the dimensions a cube puts in front (``time``) where they are, ``[1, 2, 0]`` -> ``[0, 2, 3, 1]``."""
+    out = []
+    for codec in codecs:
+        order = codec.get("configuration", {}).get("order") if isinstance(codec, dict) else None
+        if codec.get("name") == "transpose" and order is not None and len(order) < ndim:
+            extra = ndim - len(order)
+            codec = {**codec, "configuration": {**codec["configuration"],
+                                                "order": [*range(extra), *(int(o) + extra for o in order)]}}
+        out.append(codec)
+    return out
+
+
 def array_metadata(layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = None,
                    attributes: dict[str, Any] | None = None) -> ArrayV3Metadata:
     zdtype = parse_data_type(plan.dtype, zarr_format=3)
@@ -44,7 +58,7 @@ def array_metadata(layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = No
         chunk_grid={"name": "regular", "configuration": {"chunk_shape": layout.chunks}},
         chunk_key_encoding={"name": "default"},
         fill_value=zdtype.default_scalar() if fill_value is None else fill_value,
-        codecs=list(plan.codecs),
+        codecs=codecs_for_ndim(list(plan.codecs), len(layout.shape)),
         attributes=attributes or {},
         dimension_names=layout.dims,
         storage_transformers=None,
