@@ -421,13 +421,16 @@ def _crs_name(wkt: str) -> str:
     return repr(m.group(1)) if m else wkt[:60]
 
 
-def _positions(entries: list[SourceEntry]) -> tuple[_Grid, list[tuple[int, int]]]:
-    """The common grid and each file's pixel (row, col) on it; lists files off the grid."""
+def _positions(entries: list[SourceEntry], grid: _Grid | None = None) -> tuple[_Grid, list[tuple[int, int]]]:
+    """The common grid and each file's pixel (row, col) on it; lists files off the grid.
+
+    ``grid``: place the files on this grid (computed from a larger set of files, e.g. every band of a
+    resolution group, so that the group's variables share x/y) instead of the files' own bounding grid."""
     first = entries[0]
     if first.transform is None:
         return _Grid(None, max(e.layout.shape[-2] for e in entries), max(e.layout.shape[-1] for e in entries)), \
             [(0, 0)] * len(entries)
-    _, a0, _, _, _, e0 = first.transform
+    _, a0, _, _, _, e0 = first.transform if grid is None or grid.transform is None else grid.transform
     problems: dict[str, list[str]] = {}
     for e in entries:
         _, a, b, _, d, ee = e.transform  # type: ignore[misc]
@@ -441,6 +444,8 @@ def _positions(entries: list[SourceEntry]) -> tuple[_Grid, list[tuple[int, int]]
     fs = np.array([e.transform[3] for e in entries])  # type: ignore[index]
     x0 = cs.min() if a0 > 0 else cs.max()
     y0 = fs.max() if e0 < 0 else fs.min()
+    if grid is not None and grid.transform is not None:
+        x0, y0 = grid.transform[0], grid.transform[3]
     cols = (cs - x0) / a0
     rows = (fs - y0) / e0
     icols, irows = np.rint(cols).astype(np.int64), np.rint(rows).astype(np.int64)
@@ -453,6 +458,10 @@ def _positions(entries: list[SourceEntry]) -> tuple[_Grid, list[tuple[int, int]]
                                                      "virtual-geotiff stitches, it never resamples")
     height = int(max(r + e.layout.shape[-2] for r, e in zip(irows, entries)))
     width = int(max(c + e.layout.shape[-1] for c, e in zip(icols, entries)))
+    if grid is not None and grid.transform is not None:
+        if irows.min() < 0 or icols.min() < 0 or height > grid.height or width > grid.width:
+            raise InvalidArgumentError(f"internal: files reach outside the given grid {grid}")
+        return grid, list(zip(irows.tolist(), icols.tolist()))
     transform = (float(x0), a0, 0.0, float(y0), 0.0, e0)
     return _Grid(transform, height, width), list(zip(irows.tolist(), icols.tolist()))
 
@@ -536,7 +545,10 @@ def _band_selection(entries: list[SourceEntry], bands: Sequence[Any] | None) -> 
 
 def _assemble(entries: list[SourceEntry], values: list[Any] | None, stack_dim: str | None, *, stitch: bool,
               bands: Sequence[Any] | None, bbox: tuple[float, ...] | None, name: str,
+              grid: _Grid | None = None, stack: np.ndarray | None = None,
               ) -> tuple[Any, list[SourceEntry]]:
+    """One variable (and its coordinates) from ``entries``. ``grid`` and ``stack`` (sorted coordinate
+    values, a superset of ``values``) impose a shared grid and stack axis on variables built separately."""
     import xarray as xr
 
     _check_compatible(entries)
@@ -545,11 +557,14 @@ def _assemble(entries: list[SourceEntry], values: list[Any] | None, stack_dim: s
     if stack_dim is not None and stack_dim in layout0.dims:
         raise InvalidArgumentError(f"stack_dim={stack_dim!r} collides with the files' own dimension "
                                    f"{stack_dim!r} (dims {layout0.dims})")
-    grid, positions = _positions(entries)
+    grid, positions = _positions(entries, grid)
     chunks2 = (layout0.chunks[-2], layout0.chunks[-1])
 
     # stack positions: sorted unique values; files sharing a value are stitched together
-    if values is not None:
+    if values is not None and stack is not None:
+        uniq = stack
+        stack_index = np.searchsorted(stack, _as_coordinate(values)).tolist()
+    elif values is not None:
         coord = _as_coordinate(values)
         uniq, index = np.unique(coord, return_inverse=True)
         stack_index = index.reshape(-1).tolist()

@@ -1,0 +1,468 @@
+"""``open_virtual_bands``: one COG per band (Sentinel-2, Landsat) as a cube of band variables per grid.
+
+Real archives store one file per band, tile and date, at several resolutions and often in several map
+projections (UTM zones). This builder turns such files into groups of variables named after the bands:
+
+- every file is scanned once, with the cube builder's own scan (``cube._scan``: same header reads, same
+  executors, same per-file failures);
+- files are grouped by CRS, then by resolution: ``EPSG_32631/10m``, ``EPSG_32631/20m``, ``EPSG_32632/10m``.
+  Nothing is resampled or reprojected; a band whose files fall into two groups is an error naming them;
+- inside a group every band is placed on the group's one grid (the bounding grid of all its files) and the
+  group's one ``time`` axis (the union of its files' times), with the cube builder's ``_assemble``; so the
+  bands of a group share ``x``/``y``/``time`` and a band missing a date reads as its fill value there;
+- per-item properties that agree within each time step (cloud cover, platform) become coordinates along
+  ``time``.
+
+What is checked per *item* (a group of files that belong together: one STAC item, or one file when no item
+is given), each reported with its reason and, with ``on_error="skip"``, left out whole: unreadable files,
+headers that disagree with what the caller declared about them (``Declared``: the STAC ``proj:`` fields),
+two items claiming the same tile position and time. ``single_crs=True`` makes more than one CRS an error
+listing every item and its CRS.
+
+Publishing (``publish_bands``) writes every group through ``virtual_geotiff.icechunk.publish``/``append``
+in one session and commits once: a failure in any group leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from obspec_utils.registry import ObjectStoreRegistry
+
+from .cube import OnError, SourceEntry, VirtualCube, _as_coordinate, _assemble, _positions, _scan
+from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
+from .headers import DEFAULT_CONCURRENCY, FailedSource, Progress, check_concurrency
+from .limits import Limits
+from .manifest import normalize_url
+from .sources import SourceStamp
+
+__all__ = ["BandCube", "BandFile", "Declared", "open_virtual_bands", "publish_bands"]
+
+#: Relative tolerance when a declared transform is compared with the header's.
+TRANSFORM_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a catalog says about a file, to be checked against its header (never trusted instead of it)."""
+
+    epsg: int | None = None
+    shape: tuple[int, int] | None = None
+    #: affine order ``(a, b, c, d, e, f)`` as STAC ``proj:transform`` and rasterio write it
+    transform: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BandFile:
+    """One file of one band at one time. ``item`` names the unit that succeeds or fails together (a STAC
+    item id; default: the URL itself); ``properties`` are the item's values offered as coordinates."""
+
+    band: str
+    url: str
+    time: Any
+    item: str = ""
+    declared: Declared | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BandCube:
+    """A built multi-band cube: one ``xarray.Dataset`` per grid group (``"EPSG_32631/10m"``), the identity of
+    every source file, and what was left out (per item, with the reason)."""
+
+    groups: dict[str, Any]
+    sources: dict[str, SourceStamp]
+    failed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
+
+    def to_datatree(self) -> Any:
+        """The groups as one ``xarray.DataTree`` (paths as group names)."""
+        import xarray as xr
+
+        return xr.DataTree.from_dict({f"/{path}": ds for path, ds in self.groups.items()})
+
+    def group_cubes(self) -> dict[str, VirtualCube]:
+        """Each group as a ``VirtualCube`` holding only the sources it references."""
+        out = {}
+        for path, ds in self.groups.items():
+            urls = _referenced_urls(ds)
+            out[path] = VirtualCube(dataset=ds, sources={u: self.sources[u] for u in urls if u in self.sources})
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- the builder
+
+
+def open_virtual_bands(
+    files: Iterable[BandFile],
+    registry: ObjectStoreRegistry,
+    *,
+    single_crs: bool = False,
+    on_error: OnError = "raise",
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    executor: Executor | Any | None = None,
+    batch_size: int = 256,
+    limits: Limits | None = None,
+    failed: Mapping[str, str] | None = None,
+) -> BandCube:
+    """Build one cube of band variables per (CRS, resolution) group from single-band files.
+
+    Parameters
+    ----------
+    files
+        ``BandFile(band, url, time, item=..., declared=..., properties=...)`` per file.
+    single_crs
+        Require every item to share one CRS; otherwise raise ``IncompatibleSourcesError`` listing every
+        item and its CRS (default: one group per CRS).
+    on_error
+        ``"raise"``: every bad item is listed in one ``FailedSourcesError`` and nothing is built;
+        ``"skip"``: bad items are left out whole and listed in ``BandCube.failed``.
+    failed
+        ``{item: reason}`` found before the scan (e.g. STAC items whose asset is missing), merged into the
+        report (and raised with the others when ``on_error="raise"``).
+    concurrency, progress, executor, batch_size, limits
+        As for ``open_virtual_cube``.
+    """
+    if on_error not in ("raise", "skip"):
+        raise InvalidArgumentError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    check_concurrency(concurrency)
+    limits = limits or Limits()
+    files = [_normalized(f) for f in files]
+    report = _Report(dict(failed or {}))
+    if not files and not report.reasons:
+        raise InvalidArgumentError("no band files: a cube needs at least one")
+    _check_unique(files)
+
+    urls = list(dict.fromkeys(f.url for f in files))
+    results = _scan(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
+    by_url: dict[str, SourceEntry] = {}
+    for url, result in zip(urls, results):
+        if isinstance(result, FailedSource):
+            for f in files:
+                if f.url == url:
+                    report.fail(f.item, f"{f.band}: {result.reason}", result.error)
+        else:
+            by_url[url] = result
+    for f in files:
+        entry = by_url.get(f.url)
+        if entry is not None and f.declared is not None:
+            problems = _disagreements(entry, f.declared)
+            if problems:
+                report.fail(f.item, f"{f.band} ({f.url}): the header disagrees with the catalog: "
+                                    + "; ".join(problems))
+    kept = [f for f in files if f.item not in report.reasons and f.url in by_url]
+    if single_crs:
+        _require_single_crs(kept, by_url)
+    grouped = _group(kept, by_url)
+    for gfiles in grouped.values():
+        _find_duplicates(gfiles, by_url, report)
+    if report.reasons and on_error == "raise":
+        raise report.error()
+    kept = [f for f in kept if f.item not in report.reasons]
+    if not kept:
+        raise report.error()
+    groups = {path: _build_group(gfiles, by_url)
+              for path, gfiles in sorted(_group(kept, by_url).items())}
+    sources = {u: by_url[u].stamp or SourceStamp(u) for u in dict.fromkeys(f.url for f in kept)}
+    return BandCube(groups=groups, sources=sources, failed=dict(report.reasons), errors=dict(report.errors))
+
+
+def _normalized(f: BandFile) -> BandFile:
+    if not isinstance(f, BandFile):
+        raise InvalidArgumentError(f"expected BandFile entries, got {type(f).__name__}")
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", str(f.band)) or str(f.band).startswith("_"):
+        raise InvalidArgumentError(f"band name {f.band!r} cannot be a variable name: use letters, digits, '_', "
+                                   "'-' or '.', not starting with '_'")
+    url = normalize_url(f.url)
+    return BandFile(str(f.band), url, f.time, f.item or url, f.declared, dict(f.properties))
+
+
+def _check_unique(files: list[BandFile]) -> None:
+    seen: dict[tuple[str, str], BandFile] = {}
+    for f in files:
+        other = seen.setdefault((f.band, f.url), f)
+        if other is not f:
+            raise InvalidArgumentError(f"{f.url} is given twice for band {f.band} (items {other.item} and {f.item})")
+
+
+class _Report:
+    """Bad items and why (several reasons per item are joined)."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.reasons = reasons
+        self.errors: dict[str, BaseException] = {}
+
+    def fail(self, item: str, reason: str, error: BaseException | None = None) -> None:
+        self.reasons[item] = f"{self.reasons[item]}; {reason}" if item in self.reasons else reason
+        if error is not None:
+            self.errors.setdefault(item, error)
+
+    def error(self) -> FailedSourcesError:
+        lines = [f"{len(self.reasons)} item(s) cannot be used:"]
+        lines.extend(f"  {item}: {reason}" for item, reason in self.reasons.items())
+        lines.append('nothing was built; fix or remove these items, or pass on_error="skip" to build without them')
+        return FailedSourcesError("\n".join(lines), dict(self.reasons), dict(self.errors))
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def _epsg(entry: SourceEntry, cache: dict[str, int | None] = {}) -> int | None:  # noqa: B006 - a cache
+    wkt = entry.grid_key.rsplit("|", 1)[0]
+    if wkt not in cache:
+        if not wkt:
+            cache[wkt] = None
+        else:
+            from pyproj import CRS
+
+            cache[wkt] = CRS.from_wkt(wkt).to_epsg()
+    return cache[wkt]
+
+
+def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
+    """What the header says differently from the catalog (EPSG code, shape, transform)."""
+    problems = []
+    if declared.epsg is not None:
+        epsg = _epsg(entry)
+        if epsg != declared.epsg:
+            problems.append(f"CRS EPSG:{epsg} in the header, EPSG:{declared.epsg} declared")
+    if declared.shape is not None:
+        shape = tuple(entry.layout.shape[-2:])
+        if shape != tuple(declared.shape):
+            problems.append(f"shape {list(shape)} in the header, {list(declared.shape)} declared")
+    if declared.transform is not None:
+        if entry.transform is None:
+            problems.append("no geotransform in the header, proj:transform declared")
+        else:
+            c, a, b, f, d, e = entry.transform
+            header = (a, b, c, d, e, f)
+            scale = max(abs(a), abs(e), 1e-12)
+            if any(not math.isclose(h, x, rel_tol=TRANSFORM_TOLERANCE, abs_tol=TRANSFORM_TOLERANCE * scale)
+                   for h, x in zip(header, declared.transform[:6])):
+                problems.append(f"transform {list(header)} in the header, {list(declared.transform[:6])} declared")
+    return problems
+
+
+def _crs_label(entry: SourceEntry) -> str:
+    epsg = _epsg(entry)
+    if epsg is not None:
+        return f"EPSG_{epsg}"
+    wkt = entry.grid_key.rsplit("|", 1)[0]
+    if not wkt:
+        return "no_crs"
+    import hashlib
+
+    return "CRS_" + hashlib.sha1(wkt.encode()).hexdigest()[:8]
+
+
+def _require_single_crs(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> None:
+    crs_of: dict[str, str] = {}
+    for f in files:
+        crs_of.setdefault(f.item, _crs_label(by_url[f.url]).replace("_", ":", 1))
+    if len(set(crs_of.values())) > 1:
+        problems = {item: [f"CRS {crs}"] for item, crs in crs_of.items()}
+        raise IncompatibleSourcesError.from_problems(
+            f"single_crs=True but the items lie in {len(set(crs_of.values()))} CRSs "
+            f"({', '.join(sorted(set(crs_of.values())))})", problems,
+            "select the items of one CRS, or drop single_crs to get one group per CRS (nothing is reprojected)")
+
+
+def _resolution_label(entry: SourceEntry) -> str:
+    if entry.transform is None:
+        return "pixels"
+    _, a, _, _, _, e = entry.transform
+    unit = "m"
+    if entry.georef is not None and entry.georef.crs is not None:
+        name = (entry.georef.crs.axis_info[0].unit_name if entry.georef.crs.axis_info else "") or ""
+        unit = "m" if name in ("metre", "meter", "") else "deg" if "degree" in name else name.replace(" ", "_")
+    rx, ry = f"{abs(a):g}", f"{abs(e):g}"
+    return f"{rx}{unit}" if rx == ry else f"{rx}x{ry}{unit}"
+
+
+def _group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> dict[str, list[BandFile]]:
+    """``{"EPSG_32631/10m": files}``; a band whose files have several resolutions in one CRS is an error."""
+    groups: dict[str, list[BandFile]] = {}
+    res_of_band: dict[tuple[str, str], dict[str, str]] = {}
+    labels: dict[str, str] = {}
+    for f in files:
+        entry = by_url[f.url]
+        crs = _crs_label(entry)
+        if entry.grid_key not in labels:  # entries shipped from executors keep georef on one file per grid
+            labels[entry.grid_key] = _resolution_label(entry) if entry.georef is not None else ""
+        res = _resolution_label(entry) if entry.georef is not None else labels[entry.grid_key] or "unknown"
+        res_of_band.setdefault((crs, f.band), {}).setdefault(res, f.url)
+        groups.setdefault(f"{crs}/{res}", []).append(f)
+    problems = {}
+    for (crs, band), found in res_of_band.items():
+        if len(found) > 1:
+            problems[f"{band} in {crs}"] = [f"resolution {res} (e.g. {url})" for res, url in found.items()]
+    if problems:
+        raise IncompatibleSourcesError.from_problems(
+            "bands whose files have different resolutions", problems,
+            "every file of one band (in one CRS) must have the same resolution; nothing is resampled")
+    return groups
+
+
+def _find_duplicates(files: list[BandFile], by_url: Mapping[str, SourceEntry], report: _Report) -> None:
+    """Two items putting a file of the same band at the same grid position and time: the later is reported."""
+    entries = [by_url[f.url] for f in files]
+    try:
+        _, positions = _positions(entries)
+    except IncompatibleSourcesError:
+        return  # off-grid files are reported when the group is assembled
+    seen: dict[tuple[Any, ...], BandFile] = {}
+    times = _as_coordinate([f.time for f in files])
+    for f, pos, t in zip(files, positions, times):
+        other = seen.setdefault((f.band, t, pos, by_url[f.url].layout.shape[-2:]), f)
+        if other is not f and other.item != f.item:
+            report.fail(f.item, f"claims the same tile and time as item {other.item} "
+                                f"({f.band} at {np.datetime_as_string(t, unit='s') if isinstance(t, np.datetime64) else t}, "
+                                f"pixel {pos}): keep one of them")
+
+
+# ---------------------------------------------------------------------------------------------- assembly
+
+
+def _build_group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> Any:
+    """The bands of one (CRS, resolution) group on one grid and one time axis."""
+    import xarray as xr
+
+    entries = [by_url[f.url] for f in files]
+    grid, _ = _positions(entries)
+    stack = np.unique(_as_coordinate([f.time for f in files]))
+    parts = []
+    for band in dict.fromkeys(f.band for f in files):
+        mine = [f for f in files if f.band == band]
+        ds, _ = _assemble([by_url[f.url] for f in mine], [f.time for f in mine], "time", stitch=True, bands=None,
+                          bbox=None, name=band, grid=grid, stack=stack)
+        parts.append(ds)
+    merged = xr.merge(parts, compat="override", join="exact", combine_attrs="drop_conflicts")
+    for name, values in _time_properties(files, stack).items():
+        merged = merged.assign_coords({name: ("time", values)})
+    return merged
+
+
+def _time_properties(files: list[BandFile], stack: np.ndarray) -> dict[str, np.ndarray]:
+    """Item properties whose items agree within every time step, as arrays along ``time``."""
+    index = np.searchsorted(stack, _as_coordinate([f.time for f in files]))
+    names = dict.fromkeys(k for f in files for k in f.properties)
+    out = {}
+    for name in names:
+        per_step: dict[int, set[Any]] = {}
+        for f, i in zip(files, index.tolist()):
+            value = f.properties.get(name)
+            per_step.setdefault(i, set()).add(_hashable(value))
+        if any(len(v) != 1 for v in per_step.values()) or any(None in v for v in per_step.values()):
+            continue  # items of one time step disagree (several tiles) or lack it: no single value per step
+        values = [next(iter(per_step[i])) if i in per_step else None for i in range(len(stack))]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None):
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif all(isinstance(v, str) for v in values if v is not None):
+            out[name] = np.array(["" if v is None else v for v in values], dtype=object).astype(str)
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _referenced_urls(ds: Any) -> list[str]:
+    from virtualizarr.manifests import ManifestArray
+
+    urls: dict[str, None] = {}
+    for var in ds.variables.values():
+        if isinstance(var.data, ManifestArray):
+            paths = var.data.manifest._paths
+            urls.update(dict.fromkeys(str(p) for p in np.unique(paths[paths != ""])))
+    return list(urls)
+
+
+# ---------------------------------------------------------------------------------------------- publishing
+
+
+@dataclass(frozen=True)
+class BandsPublished:
+    """What ``publish_bands`` wrote: the snapshot, and per group whether it was created or appended to."""
+
+    snapshot_id: str | None
+    message: str
+    groups: dict[str, str]  #: path -> "published" | "appended"
+    references: int
+    files: int
+
+
+def publish_bands(cube: BandCube, repo: Any, *, append: bool = False, registry: Any = None, branch: str = "main",
+                  message: str | None = None, allow_skipped: bool = False) -> BandsPublished:
+    """Write every group of ``cube`` to the Icechunk repository ``repo`` in one session and one commit.
+
+    ``append=False``: every group is new (``icechunk.publish``). ``append=True``: groups already in the
+    repository get the new time steps (``icechunk.append``), new groups (a new CRS) are published. Any
+    failure discards the session: nothing is half-published.
+    """
+    import zarr
+
+    from . import icechunk as vic
+
+    if cube.failed and not allow_skipped:
+        from .errors import PublishError
+
+        raise PublishError(f"{len(cube.failed)} item(s) were skipped by the build; nothing was committed (pass "
+                           "allow_skipped=True to publish the others and record these): "
+                           + ", ".join(list(cube.failed)[:5]))
+    session = repo.writable_session(branch)
+    done: dict[str, str] = {}
+    refs = 0
+    files: set[str] = set()
+    try:
+        root = zarr.open_group(session.store, mode="a", zarr_format=3) if append else None
+        for path, gcube in cube.group_cubes().items():
+            exists = root is not None and _has_group(root, path)
+            write: Callable[..., Any] = vic.append if exists else vic.publish
+            kwargs: dict[str, Any] = {"dim": "time"} if exists else {"time_dim": "time"}
+            result = write(gcube, session, sources=gcube.sources, registry=registry, group=path, **kwargs)
+            done[path] = "appended" if exists else "published"
+            refs += result.total_references
+            files.update(gcube.sources)
+        text = message or _bands_message(done, refs, len(files), cube.failed)
+        metadata = {"virtual_geotiff": {"action": "append" if append else "publish", "groups": done,
+                                        "references": refs, "files": len(files),
+                                        "skipped": [{"item": k, "reason": v} for k, v in cube.failed.items()]}}
+        snapshot = session.commit(text, metadata=metadata)
+    except BaseException:
+        session.discard_changes()
+        raise
+    return BandsPublished(snapshot, text, done, refs, len(files))
+
+
+def _has_group(root: Any, path: str) -> bool:
+    try:
+        node = root[path]
+    except KeyError:
+        return False
+    return hasattr(node, "members")
+
+
+def _bands_message(done: Mapping[str, str], refs: int, files: int, skipped: Mapping[str, str]) -> str:
+    parts = ", ".join(f"{verb} {path}" for path, verb in done.items())
+    text = f"virtual-geotiff: {parts}: {files} file(s), {refs} virtual reference(s)"
+    if skipped:
+        text += f"; skipped {len(skipped)} item(s): " + ", ".join(list(skipped)[:5]) + (" ..." if len(skipped) > 5
+                                                                                         else "")
+    return text
+
+
+def as_time(value: Any) -> np.datetime64:
+    """A timestamp as naive UTC ``datetime64[ns]`` (aware datetimes converted, naive ones taken as UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        from datetime import UTC
+
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(value, "ns")
