@@ -87,14 +87,21 @@ def _scl(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 def _write_cog(path: Path, data: np.ndarray, epsg: int, transform: Any, blocksize: int, nodata: int | None,
                predictor: int) -> None:
+    """A COG as GDAL made them before its COG driver (which refuses blocks under 128 pixels): overviews built
+    in memory, then copied with ``COPY_SRC_OVERVIEWS`` so the file is tiled with overviews first."""
     import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.shutil import copy
 
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = data.shape
-    with rasterio.open(path, "w", driver="COG", width=w, height=h, count=1, dtype=data.dtype.name,
-                       crs=f"EPSG:{epsg}", transform=transform, nodata=nodata, compress="DEFLATE", predictor=predictor,
-                       blocksize=blocksize, overview_resampling="nearest", overview_count=1) as dst:
-        dst.write(data, 1)
+    with rasterio.open("/vsimem/s2.tif", "w", driver="GTiff", width=w, height=h, count=1, dtype=data.dtype.name,
+                       crs=f"EPSG:{epsg}", transform=transform, nodata=nodata) as mem:
+        mem.write(data, 1)
+        mem.build_overviews([2], Resampling.nearest)
+    copy("/vsimem/s2.tif", path, driver="GTiff", tiled=True, blockxsize=blocksize, blockysize=blocksize,
+         compress="DEFLATE", predictor=predictor, copy_src_overviews=True)
+    rasterio.shutil.delete("/vsimem/s2.tif")
 
 
 def _footprint(tile: Tile, size_m: float) -> tuple[dict[str, Any], list[float]]:
