@@ -139,7 +139,7 @@ def open_virtual_bands(
     report = _Report(dict(failed or {}))
     if not files and not report.reasons:
         raise InvalidArgumentError("no band files: a cube needs at least one")
-    _check_unique(files)
+    _check_unique(files, report)
 
     urls = list(dict.fromkeys(f.url for f in files))
     results = _scan(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
@@ -185,12 +185,16 @@ def _normalized(f: BandFile) -> BandFile:
     return BandFile(str(f.band), url, f.time, f.item or url, f.declared, dict(f.properties))
 
 
-def _check_unique(files: list[BandFile]) -> None:
+def _check_unique(files: list[BandFile], report: _Report) -> None:
+    """A file named twice for one band: the later item claims the tile and time of the earlier one."""
     seen: dict[tuple[str, str], BandFile] = {}
     for f in files:
         other = seen.setdefault((f.band, f.url), f)
         if other is not f:
-            raise InvalidArgumentError(f"{f.url} is given twice for band {f.band} (items {other.item} and {f.item})")
+            if other.item == f.item:
+                raise InvalidArgumentError(f"{f.url} is given twice for band {f.band}")
+            report.fail(f.item, f"claims the same tile and time as item {other.item} (its {f.band} is the same "
+                                f"file, {f.url}): keep one of them")
 
 
 class _Report:
