@@ -19,7 +19,7 @@ pystac = pytest.importorskip("pystac")
 
 from virtual_geotiff import icechunk as vic  # noqa: E402
 from virtual_geotiff.bands import BandFile, open_virtual_bands, publish_bands  # noqa: E402
-from virtual_geotiff.errors import FailedSourcesError, IncompatibleSourcesError, PublishError  # noqa: E402
+from virtual_geotiff.errors import FailedSourcesError, IncompatibleSourcesError  # noqa: E402
 from virtual_geotiff.stac import open_stac_cube  # noqa: E402
 from virtual_geotiff.testing.sentinel2 import make_archive  # noqa: E402
 
@@ -175,12 +175,18 @@ def test_a_failing_group_commits_nothing(pristine, tmp_path):
 
     registry = ObjectStoreRegistry({f"file://{pristine.root}": LocalStore()})
     cube = open_stac_cube(str(pristine.catalog), registry)
-    zone31 = {u: s for u, s in cube.sources.items() if "31UGS" in u}
-    repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), zone31, registry=registry)
+    # containers for the zone 31 items only: the zone 31 groups are written, then zone 32's fails
+    config = ic.RepositoryConfig.default()
+    for folder in sorted({u.rsplit("/", 1)[0] for u in cube.sources if "31UGS" in u}):
+        config.set_virtual_chunk_container(ic.VirtualChunkContainer(
+            folder + "/", ic.local_filesystem_store(folder[len("file://"):])))
+    repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), [], config=config)
     before = [s.id for s in repo.ancestry(branch="main")]
     with pytest.raises(Exception, match="outside every virtual chunk container"):
         publish_bands(cube, repo, registry=registry)
     assert [s.id for s in repo.ancestry(branch="main")] == before
 
-    skipped = open_stac_cube(str(pristine.catalog), registry, assets=["B02", "B05"], on_error="skip")
-    assert len(skipped.failed) == 6 and all("B05 missing" in r for r in skipped.failed.values())
+    with pytest.raises(FailedSourcesError) as info:  # skipping every item leaves nothing to build
+        open_stac_cube(str(pristine.catalog), registry, assets=["B02", "B05"], on_error="skip")
+    assert len(info.value.failed) == 6
+    assert all(r.startswith("asset(s) B05 missing") for r in info.value.failed.values())

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -327,8 +327,8 @@ def _find_duplicates(files: list[BandFile], by_url: Mapping[str, SourceEntry], r
     for f, pos, t in zip(files, positions, times):
         other = seen.setdefault((f.band, t, pos, by_url[f.url].layout.shape[-2:]), f)
         if other is not f and other.item != f.item:
-            report.fail(f.item, f"claims the same tile and time as item {other.item} "
-                                f"({f.band} at {np.datetime_as_string(t, unit='s') if isinstance(t, np.datetime64) else t}, "
+            when = np.datetime_as_string(t, unit="s") if isinstance(t, np.datetime64) else t
+            report.fail(f.item, f"claims the same tile and time as item {other.item} ({f.band} at {when}, "
                                 f"pixel {pos}): keep one of them")
 
 

@@ -254,7 +254,8 @@ def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] 
         try:
             files.extend(_item_files(item, registry, root, assets, properties, ids))
         except (ValueError, UnsafeUrlError, TypeError, KeyError) as exc:
-            failed[item.id if item.id not in failed else f"{item.id} ({item.base})"] = str(exc)
+            reason = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            failed[item.id if item.id not in failed else f"{item.id} ({item.base})"] = reason
     return StacFiles(files, failed, registry, len(items))
 
 
