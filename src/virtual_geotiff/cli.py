@@ -2,8 +2,11 @@
 
 - ``inspect URL``: IFDs, layout, codec chain and portability (``--json`` for scripts);
 - ``build URL... --to PATH``: many GeoTIFFs -> one virtual cube (``cube.open_virtual_cube``) written to an
-  Icechunk repository (``icechunk.publish``/``append``) or to kerchunk references (``.json``/``.parquet``),
-  with a progress bar and a summary table;
+  Icechunk repository (``icechunk.publish``/``append``; a directory or ``s3://bucket/prefix``) or to kerchunk
+  references (``.json``/``.parquet``), with a progress bar and a summary table;
+- ``build --stac CATALOG --assets B02,B03 --to ...``: STAC items -> one group of band variables per CRS and
+  resolution (``stac.open_stac_cube`` / ``bands.publish_bands``);
+- ``append``: ``build --append`` (new time steps, or new items, added to a published cube);
 - ``verify REPO``: which published source files changed since (``icechunk.verify``).
 
 The commands only map arguments onto those library functions and print their results.
@@ -42,28 +45,47 @@ from .readers import readable_by
 EXIT_OK, EXIT_UNMAPPABLE, EXIT_USAGE, EXIT_UNREADABLE, EXIT_DRIFT, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5, 70
 
 
-def _registry_for(url: str):
-    import obstore
-    from obspec_utils.registry import ObjectStoreRegistry
+def _registry_for(url: str, args: argparse.Namespace | None = None):
+    return registry_for([url], s3=_s3(args) if args is not None else None,
+                        allow_http=bool(getattr(args, "allow_http", False)))
 
-    if url.startswith("file://"):
-        return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
-    prefix = "/".join(url.split("/", 3)[:3])
-    return ObjectStoreRegistry({prefix: obstore.store.from_url(prefix)})
+
+def _s3(args: argparse.Namespace) -> Any:
+    from .s3settings import S3Settings
+
+    return S3Settings.from_env(endpoint_url=getattr(args, "endpoint_url", None), region=getattr(args, "region", None),
+                               allow_http=getattr(args, "allow_http", None))
 
 
 def _normalise(url: str) -> str:
     return url if "://" in url else "file://" + str(Path(url).resolve())
 
 
-def describe(url: str, limits: Limits | None = None) -> dict[str, Any]:
+def _tag_name(enum: Any, value: int, names: dict[int, str] | None = None) -> str:
+    """``8`` -> ``"DEFLATE"``: the name GDAL users know, else the enum's, else the number."""
+    if names and value in names:
+        return names[value]
+    try:
+        return enum(value).name
+    except ValueError:
+        return f"unknown ({value})"
+
+
+#: Names as ``gdalinfo`` prints them where they differ from the TIFF enum's.
+_COMPRESSION_NAMES = {8: "DEFLATE", 32946: "DEFLATE (old code 32946)", 1: "none", 50000: "ZSTD", 50001: "WEBP",
+                      50002: "JXL", 34926: "ZSTD (old code 34926)", 34927: "WEBP (old code 34927)"}
+_PREDICTOR_NAMES = {1: "none", 2: "horizontal", 3: "floating point"}
+
+
+def describe(url: str, limits: Limits | None = None, args: argparse.Namespace | None = None) -> dict[str, Any]:
     """Everything ``inspect`` reports, as JSON-ready data (one entry per IFD)."""
     from ._sync import run_sync
     from .parser import plan_ifd, read_header
+    from .tiff.tags import Compression, Predictor
 
     limits = limits or Limits()
     url = _normalise(url)
-    header = run_sync(read_header(url, _registry_for(url), limits))
+    header = run_sync(read_header(url, _registry_for(url, args), limits))
     ifds = []
     for ifd in header.ifds:
         entry: dict[str, Any] = {
@@ -73,7 +95,9 @@ def describe(url: str, limits: Limits | None = None) -> dict[str, Any]:
             "samples_per_pixel": ifd.samples_per_pixel,
             "bits_per_sample": ifd.bits_per_sample,
             "compression": ifd.compression,
+            "compression_name": _tag_name(Compression, ifd.compression, _COMPRESSION_NAMES),
             "predictor": ifd.predictor,
+            "predictor_name": _tag_name(Predictor, ifd.predictor or 1, _PREDICTOR_NAMES),
             "photometric": ifd.photometric,
             "planar": ifd.planar,
             "layout": "tiles" if ifd.is_tiled else "strips",
@@ -107,7 +131,7 @@ def _print_human(info: dict[str, Any]) -> None:
     for d in info["ifds"]:
         print(f"  IFD {d['ifd']}: {d['width']} x {d['height']} x {d['samples_per_pixel']} samples, "
               f"{d['bits_per_sample']}-bit, {d['layout']} of {d['block'][0]} x {d['block'][1]}, "
-              f"compression {d['compression']}, predictor {d['predictor']}")
+              f"compression {d['compression_name']}, predictor {d['predictor_name']}")
         if "error" in d:
             print(f"    cannot be mapped: {d['error']}")
             continue
@@ -118,24 +142,34 @@ def _print_human(info: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------- inputs
 
 
-def _store_for_prefix(prefix: str) -> Any:
+def _store_for_prefix(prefix: str, s3: Any = None, allow_http: bool = False) -> Any:
     import obstore
 
-    return obstore.store.LocalStore() if prefix == "file://" else obstore.store.from_url(prefix)
+    if prefix.startswith("file://"):
+        return obstore.store.LocalStore()
+    if prefix.startswith("s3://"):
+        from .s3settings import S3Settings
+
+        return (s3 or S3Settings.from_env()).obstore_store(prefix[len("s3://"):].split("/", 1)[0])
+    if prefix.startswith("http://") and allow_http:
+        return obstore.store.from_url(prefix, client_options={"allow_http": True})
+    return obstore.store.from_url(prefix)
 
 
 def _prefix(url: str) -> str:
     return "file://" if url.startswith("file://") else "/".join(url.split("/", 3)[:3])
 
 
-def registry_for(urls: list[str], wrap: Any = None) -> Any:
-    """One obstore store per scheme/bucket/host of ``urls`` (S3 settings from the usual AWS_* variables)."""
+def registry_for(urls: list[str], wrap: Any = None, *, s3: Any = None, allow_http: bool = False,
+                 prefixes: list[str] | None = None) -> Any:
+    """One obstore store per scheme/bucket/host of ``urls`` (S3 settings: ``s3``, else the usual AWS_*
+    variables), or exactly one per entry of ``prefixes`` (a directory, bucket or bucket/prefix: the grant)."""
     from obspec_utils.registry import ObjectStoreRegistry
 
     stores = {}
-    for prefix in sorted({_prefix(u) for u in urls}):
-        store = _store_for_prefix(prefix)
-        stores[prefix] = wrap(store) if wrap else store
+    for prefix in prefixes if prefixes is not None else sorted({_prefix(u) for u in urls}):
+        store = _store_for_prefix(prefix if prefixes is None else _prefix(prefix), s3, allow_http)
+        stores[prefix.rstrip("/") if prefixes is not None else prefix] = wrap(store) if wrap else store
     return ObjectStoreRegistry(stores)
 
 
@@ -143,7 +177,7 @@ def _has_glob(text: str) -> bool:
     return any(c in text for c in "*?[")
 
 
-def expand_inputs(items: list[str], from_file: str | None) -> list[str]:
+def expand_inputs(items: list[str], from_file: str | None, args: argparse.Namespace | None = None) -> list[str]:
     """URLs and paths from the command line and ``--from-file`` (one per line, ``#`` comments, ``-`` for
     stdin), with glob patterns expanded: local ones by the filesystem, remote ones by listing the store."""
     items = list(items)
@@ -162,11 +196,11 @@ def expand_inputs(items: list[str], from_file: str | None) -> list[str]:
                                            "the shell does not expand it first)")
             urls += [_normalise(m) for m in matches if os.path.isfile(m)]
         else:
-            urls += _list_remote(item)
+            urls += _list_remote(item, args)
     return urls
 
 
-def _list_remote(pattern: str) -> list[str]:
+def _list_remote(pattern: str, args: argparse.Namespace | None = None) -> list[str]:
     import fnmatch
 
     import obstore
@@ -175,7 +209,8 @@ def _list_remote(pattern: str) -> list[str]:
     key = pattern[len(prefix):].lstrip("/")
     literal = key[: min(key.find(c) for c in "*?[" if c in key)]
     listing_prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
-    store = _store_for_prefix(prefix)
+    store = _store_for_prefix(prefix, _s3(args) if args is not None else None,
+                              bool(getattr(args, "allow_http", False)))
     found = []
     for batch in obstore.list(store, prefix=listing_prefix or None):
         found += [m["path"] for m in batch if fnmatch.fnmatchcase(m["path"], key)]
@@ -208,9 +243,10 @@ def _output_kind(to: str) -> str:
         return "kerchunk-json"
     if lower.endswith((".parquet", ".parq")):
         return "kerchunk-parquet"
+    if to.startswith("s3://"):
+        return "icechunk-s3"
     if "://" in to and not to.startswith("file://"):
-        raise InvalidArgumentError(f"--to {to}: only local Icechunk repositories are supported by the CLI; "
-                                   "publish to object storage from Python with virtual_geotiff.icechunk.publish")
+        raise InvalidArgumentError(f"--to {to}: Icechunk repositories go to a directory or s3://bucket/prefix")
     return "icechunk"
 
 
@@ -218,26 +254,68 @@ def _local_path(path: str) -> Path:
     return Path(path[len("file://"):] if path.startswith("file://") else path).expanduser().resolve()
 
 
+class _Repo:
+    """Where ``--to`` puts an Icechunk repository: a local directory or ``s3://bucket/prefix``."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.url = args.to
+        self.s3 = args.to.startswith("s3://")
+        self.path = None if self.s3 else _local_path(args.to)
+        self.settings = _s3(args) if self.s3 else None
+        self.label = args.to if self.s3 else str(self.path)
+
+    def storage(self) -> Any:
+        ic = _icechunk()
+        if self.s3:
+            return self.settings.icechunk_storage(self.url)
+        return ic.local_filesystem_storage(str(self.path))
+
+    def exists(self) -> bool:
+        if not self.s3:
+            return self.path.exists() and any(self.path.iterdir())
+        return bool(_icechunk().Repository.exists(self.storage()))
+
+    def check(self, append: bool) -> None:
+        exists = self.exists()
+        if exists and not append:
+            raise InvalidArgumentError(f"--to {self.label} exists and is not empty; choose a new location, or use "
+                                       "`virtual-geotiff append` (build --append) to add to the repository there")
+        if append and not exists:
+            raise InvalidArgumentError(f"--to {self.label} holds no Icechunk repository to append to; build first")
+
+    def cleanup(self) -> None:
+        """A local repository created by a failed build is removed (nothing was committed into it)."""
+        if not self.s3 and self.path is not None:
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.stac:
+        return _build_stac(args)
     from ._progress import ByteCounter, CountingStore, ProgressBar, human_bytes, human_seconds, table
     from .cube import open_virtual_cube
 
     started = time.perf_counter()
     kind = _output_kind(args.to)
-    dest = _local_path(args.to)
-    if kind == "icechunk" and dest.exists() and any(dest.iterdir()) and not args.append:
-        raise InvalidArgumentError(f"--to {dest} exists and is not empty; choose a new directory, or pass --append "
-                                   "to add to the Icechunk repository there")
-    if kind != "icechunk" and args.append:
-        raise InvalidArgumentError("--append works with Icechunk repositories only (a directory for --to)")
-    if kind != "icechunk" and dest.exists() and not args.overwrite:
+    target = _Repo(args) if kind.startswith("icechunk") else None
+    dest = target.label if target else _local_path(args.to)
+    if target is not None:
+        target.check(args.append)
+    if target is None and args.append:
+        raise InvalidArgumentError("--append works with Icechunk repositories only (a directory or s3:// for --to)")
+    if target is None and dest.exists() and not args.overwrite:
         raise InvalidArgumentError(f"--to {dest} exists; pass --overwrite to replace it")
-    urls = expand_inputs(args.urls, args.from_file)
+    if args.assets:
+        raise InvalidArgumentError("--assets selects STAC assets: use it with --stac")
+    urls = expand_inputs(args.urls, args.from_file, args)
     if not urls:
-        raise InvalidArgumentError("no input files: give URLs, paths or glob patterns, or --from-file LIST")
+        raise InvalidArgumentError("no input files: give URLs, paths or glob patterns, --from-file LIST or --stac")
 
     counter = ByteCounter()
-    registry = registry_for(urls, wrap=lambda store: CountingStore(store, counter))
+    s3 = _s3(args)
+    registry = registry_for(urls, wrap=lambda store: CountingStore(store, counter), s3=s3, allow_http=args.allow_http)
     bar = None if args.no_progress else ProgressBar(len(urls), counter, label="reading headers:")
     cube = open_virtual_cube(
         urls, registry, stack_dim=args.stack_dim, stack_values=args.stack_pattern, stack_format=args.stack_format,
@@ -257,29 +335,32 @@ def cmd_build(args: argparse.Namespace) -> int:
     rows.append(("codecs", "portable" if attrs.get("portable", True) else
                  f"needs virtual-geotiff to read ({', '.join(attrs.get('custom_codecs', []))})"))
 
-    if kind == "icechunk":
-        created = not dest.exists()
+    if target is not None:
+        created = not args.append
         try:
-            rows += _write_icechunk(args, cube, dest, urls)
+            plain = registry_for(urls, s3=s3, allow_http=args.allow_http)  # the real stores: container settings
+            rows += _write_icechunk(args, cube, target, plain)
         except BaseException:
             if created:  # nothing was committed: leave no empty repository behind to trip the next run
-                import shutil
-
-                shutil.rmtree(dest, ignore_errors=True)
+                target.cleanup()
             raise
     else:
         rows += _write_kerchunk(args, cube, dest, kind)
     rows.append(("time", f"build {human_seconds(built - started)} ({built - started:.2f} s), "
                          f"write {time.perf_counter() - built:.2f} s"))
     print(table(rows, title=f"virtual-geotiff build -> {dest}"))
-    if cube.failed:
-        print(f"\nskipped {len(cube.failed)} file(s):")
-        for url, reason in list(cube.failed.items())[:20]:
-            print(f"  {url}: {reason}")
-        if len(cube.failed) > 20:
-            print(f"  ... and {len(cube.failed) - 20} more")
-        return EXIT_PARTIAL
-    return EXIT_OK
+    return _report_skipped(cube.failed, "file")
+
+
+def _report_skipped(failed: dict[str, str], what: str) -> int:
+    if not failed:
+        return EXIT_OK
+    print(f"\nskipped {len(failed)} {what}(s):")
+    for key, reason in list(failed.items())[:20]:
+        print(f"  {key}: {reason}")
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more")
+    return EXIT_PARTIAL
 
 
 def _icechunk() -> Any:
@@ -294,13 +375,12 @@ def _icechunk() -> Any:
     return ic
 
 
-def _write_icechunk(args: argparse.Namespace, cube: Any, dest: Path, urls: list[str]) -> list[tuple[str, str]]:
-    ic = _icechunk()  # before virtual_geotiff.icechunk imports icechunk
+def _write_icechunk(args: argparse.Namespace, cube: Any, target: _Repo, plain: Any) -> list[tuple[str, str]]:
+    _icechunk()  # before virtual_geotiff.icechunk imports icechunk
 
     from . import icechunk as vic
 
-    plain = registry_for(urls)  # the real stores: publish reads their S3/HTTP settings for the containers
-    storage = ic.local_filesystem_storage(str(dest))
+    storage = target.storage()
     if args.append:
         repo = vic.open_repository(storage, registry=plain)
         result = vic.append(cube.dataset, repo, dim=args.stack_dim or "time", sources=cube.sources, registry=plain,
@@ -310,8 +390,82 @@ def _write_icechunk(args: argparse.Namespace, cube: Any, dest: Path, urls: list[
         result = vic.publish(cube.dataset, repo, sources=cube.sources, registry=plain, branch=args.branch,
                              message=args.message, skipped=cube.failed, allow_skipped=True,
                              time_dim=args.stack_dim or "time")
-    return [("output", f"Icechunk repository {dest} (branch {args.branch})"),
+    return [("output", f"Icechunk repository {target.label} (branch {args.branch})"),
             ("references", f"{result.total_references} virtual references written"),
+            ("snapshot", str(result.snapshot_id)),
+            ("commit", result.message.splitlines()[0])]
+
+
+def _build_stac(args: argparse.Namespace) -> int:
+    """``build --stac``: STAC items -> band groups -> one Icechunk commit."""
+    from ._progress import ByteCounter, CountingStore, ProgressBar, human_bytes, human_seconds, table
+    from .bands import open_virtual_bands
+    from .stac import stac_band_files
+
+    started = time.perf_counter()
+    kind = _output_kind(args.to)
+    if not kind.startswith("icechunk"):
+        raise InvalidArgumentError("--stac builds one group per CRS and resolution, which kerchunk references "
+                                   "cannot hold; write an Icechunk repository (a directory or s3://bucket/prefix)")
+    if args.urls or args.from_file:
+        raise InvalidArgumentError("give either --stac or input files, not both")
+    target = _Repo(args)
+    target.check(args.append)
+    catalog = _normalise(args.stac)
+    grants = [catalog.rsplit("/", 1)[0] if catalog.startswith("file://") else _prefix(catalog), *(args.allow or [])]
+    grants = [_normalise(g) if "://" not in g else g for g in grants]
+    counter = ByteCounter()
+    s3 = _s3(args)
+    registry = registry_for([], wrap=lambda store: CountingStore(store, counter), s3=s3, allow_http=args.allow_http,
+                            prefixes=grants)
+    found = stac_band_files(catalog, registry, assets=args.assets, properties=args.properties,
+                            concurrency=args.concurrency)
+    urls = list(dict.fromkeys(f.url for f in found.files))
+    bar = None if args.no_progress else ProgressBar(len(urls), counter, label="reading headers:")
+    cube = open_virtual_bands(found.files, registry, single_crs=args.single_crs, on_error=args.on_error,
+                              concurrency=args.concurrency, progress=bar, failed=found.failed)
+    built = time.perf_counter()
+    rows = [("items", f"{found.items - len(cube.failed)} used, {len(cube.failed)} skipped, {found.items} found"),
+            ("files", f"{len(cube.sources)} referenced, {len(urls)} listed"),
+            ("header reads", f"{counter.requests} requests, {human_bytes(counter.bytes)}"),
+            ("source data", human_bytes(sum(s.size or 0 for s in cube.sources.values())) + " referenced, 0 copied")]
+    for path, ds in cube.groups.items():
+        sizes = ", ".join(f"{d} {n}" for d, n in ds.sizes.items())
+        rows.append((f"group {path}", f"{' '.join(map(str, ds.data_vars))} ({sizes})"))
+
+    created = not args.append
+    try:
+        rows += _publish_bands(args, cube, target, registry_for([], s3=s3, allow_http=args.allow_http,
+                                                                 prefixes=grants), grants[0])
+    except BaseException:
+        if created:
+            target.cleanup()
+        raise
+    rows.append(("time", f"build {human_seconds(built - started)} ({built - started:.2f} s), "
+                         f"write {time.perf_counter() - built:.2f} s"))
+    print(table(rows, title=f"virtual-geotiff build --stac -> {target.label}"))
+    return _report_skipped(cube.failed, "item")
+
+
+def _publish_bands(args: argparse.Namespace, cube: Any, target: _Repo, plain: Any, root: str,
+                   ) -> list[tuple[str, str]]:
+    _icechunk()
+
+    from . import icechunk as vic
+    from .bands import publish_bands
+
+    storage = target.storage()
+    if args.append:
+        repo = vic.open_repository(storage, registry=plain)
+    else:
+        # containers at the catalog's root (not only the first items' folders), so later appends fit
+        urls = [*cube.sources, root.rstrip("/") + "/catalog.json"] if root.startswith(("file://", "s3://")) \
+            else list(cube.sources)
+        repo = vic.create_repository(storage, urls, registry=plain)
+    result = publish_bands(cube, repo, append=args.append, registry=plain, branch=args.branch, message=args.message,
+                           allow_skipped=True)
+    return [("output", f"Icechunk repository {target.label} (branch {args.branch})"),
+            ("references", f"{result.references} virtual references written"),
             ("snapshot", str(result.snapshot_id)),
             ("commit", result.message.splitlines()[0])]
 
@@ -399,15 +553,58 @@ def _parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="show IFDs, layout and the Zarr codec chain of a TIFF")
     inspect.add_argument("url", help="a local path or a file:// / s3:// / https:// URL")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_storage_args(inspect)
 
-    build = sub.add_parser("build", help="build one virtual cube from many GeoTIFFs on one grid",
-                           description="Build one virtual cube from many GeoTIFFs on one grid and write it to an "
-                                       "Icechunk repository (a directory) or kerchunk references (.json/.parquet).")
+    build = sub.add_parser("build", help="build one virtual cube from many GeoTIFFs or a STAC catalog",
+                           description="Build one virtual cube from many GeoTIFFs on one grid, or from STAC items "
+                                       "(one group of band variables per CRS and resolution), and write it to an "
+                                       "Icechunk repository (a directory or s3://bucket/prefix) or kerchunk "
+                                       "references (.json/.parquet).")
+    _add_build_args(build)
+    append = sub.add_parser("append", help="add new files or STAC items to a published cube (build --append)",
+                            description="Add new time steps (files or STAC items) to the Icechunk repository at "
+                                        "--to, in one commit; groups new to the repository (a new CRS) are "
+                                        "published beside the others.")
+    _add_build_args(append)
+    append.set_defaults(append=True)
+
+    verify = sub.add_parser("verify", help="check that the source files of a published cube are unchanged",
+                            description="HEAD every source file of an Icechunk repository written by build and "
+                                        "report those changed since (exit code 4 when any did).")
+    verify.add_argument("repo", metavar="REPO", help="the Icechunk repository directory")
+    verify.add_argument("--branch", default="main", help="branch to check (default main)")
+    verify.add_argument("--snapshot", help="check this snapshot id instead of the branch tip")
+    verify.add_argument("--concurrency", type=int, default=64, help="HEAD requests in flight (default 64)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _add_storage_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
+    p.add_argument("--region", help="S3 region (default: AWS_REGION / AWS_DEFAULT_REGION)")
+    p.add_argument("--allow-http", action="store_true", default=None,
+                   help="allow plain http:// endpoints and URLs (default: AWS_ALLOW_HTTP)")
+
+
+def _add_build_args(build: argparse.ArgumentParser) -> None:
     build.add_argument("urls", nargs="*", metavar="URL", help="paths, URLs or quoted glob patterns ('data/*.tif', "
                                                              "'s3://bucket/scenes/*.tif')")
     build.add_argument("--to", required=True, metavar="PATH",
-                       help="output: a new directory (Icechunk repository), or FILE.json / FILE.parquet (kerchunk)")
+                       help="output: a directory or s3://bucket/prefix (Icechunk repository), or FILE.json / "
+                            "FILE.parquet (kerchunk)")
     build.add_argument("--from-file", metavar="LIST", help="read more URLs from LIST, one per line ('-': stdin)")
+    build.add_argument("--stac", metavar="PATH|URL", help="build from the STAC items of a static catalog, collection "
+                                                          "or JSON file of items (local, s3:// or https://)")
+    build.add_argument("--assets", type=lambda t: [v.strip() for v in t.split(",") if v.strip()], metavar="LIST",
+                       help="STAC asset keys to take as bands, e.g. B02,B03,SCL (default: every GeoTIFF asset)")
+    build.add_argument("--properties", type=lambda t: [v.strip() for v in t.split(",") if v.strip()],
+                       default=["eo:cloud_cover", "platform"], metavar="LIST",
+                       help="STAC item properties kept as coordinates along time (default eo:cloud_cover,platform)")
+    build.add_argument("--single-crs", action="store_true",
+                       help="with --stac: fail, listing every item and its CRS, if the items lie in several CRSs")
+    build.add_argument("--allow", action="append", metavar="PREFIX",
+                       help="with --stac: also read asset hrefs under PREFIX (a directory, s3://bucket/prefix or "
+                            "https://host); the catalog's own directory or bucket is always allowed")
     build.add_argument("--stack-dim", metavar="DIM", help="stack files along a new dimension DIM (default 'time' "
                                                           "when --stack-pattern is given)")
     build.add_argument("--stack-pattern", metavar="REGEX",
@@ -424,27 +621,19 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--name", default="data", help="name of the data variable (default: data)")
     build.add_argument("--concurrency", type=int, default=128, help="header reads in flight (default 128)")
     build.add_argument("--on-error", choices=("raise", "skip"), default="raise",
-                       help="raise: stop and list unreadable files (default); skip: build from the others, exit 5")
+                       help="raise: stop and list unreadable files/items (default); skip: build from the others, "
+                            "exit 5")
     build.add_argument("--append", action="store_true", help="append along the stack dimension to the existing "
                                                              "Icechunk repository at --to")
     build.add_argument("--branch", default="main", help="Icechunk branch (default main)")
     build.add_argument("--message", help="Icechunk commit message (default: a summary of what was added)")
     build.add_argument("--overwrite", action="store_true", help="replace an existing kerchunk output file")
     build.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
-
-    verify = sub.add_parser("verify", help="check that the source files of a published cube are unchanged",
-                            description="HEAD every source file of an Icechunk repository written by build and "
-                                        "report those changed since (exit code 4 when any did).")
-    verify.add_argument("repo", metavar="REPO", help="the Icechunk repository directory")
-    verify.add_argument("--branch", default="main", help="branch to check (default main)")
-    verify.add_argument("--snapshot", help="check this snapshot id instead of the branch tip")
-    verify.add_argument("--concurrency", type=int, default=64, help="HEAD requests in flight (default 64)")
-    verify.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+    _add_storage_args(build)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    info = describe(args.url)
+    info = describe(args.url, args=args)
     if args.json:
         json.dump(info, sys.stdout, indent=2)
         print()
@@ -455,7 +644,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"inspect": cmd_inspect, "build": cmd_build, "verify": cmd_verify}
+_COMMANDS = {"inspect": cmd_inspect, "build": cmd_build, "append": cmd_build, "verify": cmd_verify}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,8 +658,10 @@ def main(argv: list[str] | None = None) -> int:
     except (TiffFormatError, UnsupportedTiffError) as exc:
         return _fail(args, exc, EXIT_UNMAPPABLE, "if GDAL opens the file (`gdalinfo FILE`), a rewrite usually "
                                                  "fixes it: gdal_translate -of COG FILE fixed.tif")
+    except BrokenPipeError:
+        return _stdout_closed()
     except InvalidArgumentError as exc:
-        return _fail(args, exc, EXIT_USAGE if args.command == "build" else EXIT_UNREADABLE,
+        return _fail(args, exc, EXIT_USAGE if args.command in ("build", "append") else EXIT_UNREADABLE,
                      "see `virtual-geotiff " + args.command + " --help`")
     except (FileNotFoundError, OSError) as exc:
         return _fail(args, exc, EXIT_UNREADABLE, "check the path or URL and your credentials")
@@ -495,6 +686,14 @@ def _quiet_warnings() -> None:
     warnings.showwarning = show
 
 
+def _stdout_closed() -> int:
+    """The reader of our output left (``| head``): stop quietly, as command-line tools do. Python would
+    report the pipe again when it flushes stdout at exit, so stdout is pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
 def _fail(args: argparse.Namespace, exc: BaseException, code: int, hint: str) -> int:
     if args.debug:
         raise exc
@@ -511,7 +710,10 @@ def run() -> None:  # pragma: no cover - the console entry point
     output flushed by then, so skipping finalisation loses nothing.
     """
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _stdout_closed()
     sys.stderr.flush()
     os._exit(code)
 

@@ -96,8 +96,8 @@ class CachedRangeReader:
                     how = (f"after {attempt} attempts (transient errors, retried with exponential backoff)"
                            if transient else f"after {attempt} attempt(s) (not retried: the error is not transient)")
                     raise SourceReadError(
-                        f"reading {what} of {self.url} failed {how}: {_first_line(exc)}; check the URL, the "
-                        "registered store's credentials and endpoint, and that the server is reachable"
+                        f"reading {what} of {self.url} failed {how}: {_first_line(exc)}; "
+                        f"{_configuration_hint(exc, self.url)}"
                     ) from exc
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -212,10 +212,32 @@ _PERMANENT_ERRORS = frozenset({"PermissionDeniedError", "UnauthenticatedError", 
                                "NotSupportedError", "PreconditionError", "NotModifiedError", "AlreadyExistsError"})
 
 
+#: Words of errors raised before any request was sent: the store's configuration refuses the URL.
+_CONFIGURATION_ERRORS = ("builder error", "badscheme", "url scheme is not allowed", "relativeurlwithoutbase")
+
+
+def _is_configuration_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _CONFIGURATION_ERRORS)
+
+
+def _configuration_hint(exc: Exception, url: str) -> str:
+    """What to configure (permanent configuration errors) or to check (everything else)."""
+    if _is_configuration_error(exc):
+        if url.startswith("http://"):
+            return ("the store refused the URL before sending a request: plain http:// is not allowed by default; "
+                    "register an obstore HTTPStore with client_options={'allow_http': True} in the "
+                    "ObjectStoreRegistry (command line: --allow-http), or use https://")
+        return ("the store refused the URL before sending a request (a configuration error, not retried); check the "
+                "URL's scheme and the client_options of the store registered for it")
+    return "check the URL, the registered store's credentials and endpoint, and that the server is reachable"
+
+
 def _is_transient(exc: Exception) -> bool:
     """Errors worth retrying: timeouts, dropped connections and 5xx answers (never access or path errors,
-    whose long messages may mention a connection or a number that looks like a status)."""
-    if type(exc).__name__ in _PERMANENT_ERRORS or isinstance(exc, PermissionError):
+    whose long messages may mention a connection or a number that looks like a status, nor configuration
+    errors such as obstore's "builder error" for plain http, which no retry can fix)."""
+    if type(exc).__name__ in _PERMANENT_ERRORS or isinstance(exc, PermissionError) or _is_configuration_error(exc):
         return False
     text = f"{type(exc).__name__} {exc}".lower()
     return any(word in text for word in ("timeout", "timed out", "connection", "reset", " 500", " 502",
