@@ -163,6 +163,7 @@ def test_publish_then_append_new_items(pristine, tmp_path):
         ds = read_group(repo, group)
         assert ds.sizes["time"] == 3
         assert ds["eo:cloud_cover"].shape == (3,)
+        assert set(ds.data_vars) <= {"B02", "B03", "B04", "B08", "B11", "SCL"}  # coordinates stay coordinates
     ds = read_group(repo, "EPSG_32632/20m")
     for t, day in enumerate(pristine.dates):
         with rasterio.open(pristine.files[("32ULB", day, "SCL")]) as src:

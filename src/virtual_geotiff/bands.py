@@ -431,7 +431,10 @@ def publish_bands(cube: BandCube, repo: Any, *, append: bool = False, registry: 
             exists = root is not None and _has_group(root, path)
             write: Callable[..., Any] = vic.append if exists else vic.publish
             kwargs: dict[str, Any] = {"dim": "time"} if exists else {"time_dim": "time"}
+            attrs = dict(root[path].attrs) if exists else None
             result = write(gcube, session, sources=gcube.sources, registry=registry, group=path, **kwargs)
+            if attrs:  # icechunk.append's xarray write of the time coordinate empties the group's attributes
+                zarr.open_group(session.store, path=path, mode="a", zarr_format=3).update_attributes(attrs)
             done[path] = "appended" if exists else "published"
             refs += result.total_references
             files.update(gcube.sources)
