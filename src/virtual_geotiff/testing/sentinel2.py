@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BANDS_10M", "BANDS_20M", "DEFAULT_TILES", "Archive", "Tile", "make_archive"]
+__all__ = ["BANDS_10M", "BANDS_20M", "DEFAULT_TILES", "Archive", "Tile", "make_archive", "tile_row"]
 
 BANDS_10M = ("B02", "B03", "B04", "B08")
 BANDS_20M = ("B11", "SCL")
@@ -45,6 +45,11 @@ class Tile:
 
 #: Two tiles either side of the 6 deg E zone boundary near 51 N: EPSG:32631 and EPSG:32632.
 DEFAULT_TILES = (Tile("31UGS", 32631, 699960.0, 5700000.0), Tile("32ULB", 32632, 300000.0, 5700000.0))
+
+
+def tile_row(count: int, size: int = 128, epsg: int = 32631) -> tuple[Tile, ...]:
+    """``count`` tiles side by side in one UTM zone (west to east, touching: they stitch into one grid)."""
+    return tuple(Tile(f"{epsg % 100}U{i:03d}", epsg, 600000.0 + i * size * 10.0, 5700000.0) for i in range(count))
 
 
 @dataclass
@@ -117,7 +122,8 @@ def _footprint(tile: Tile, size_m: float) -> tuple[dict[str, Any], list[float]]:
 
 def make_archive(root: str | Path, *, tiles: tuple[Tile, ...] = DEFAULT_TILES, dates: int = 3,
                  size: int = 128, blocksize: int = 64, start: datetime = datetime(2024, 6, 1, 10, 30, tzinfo=UTC),
-                 seed: int = 0, predictor: int = 1) -> Archive:
+                 seed: int = 0, predictor: int = 1, bands_10m: tuple[str, ...] = BANDS_10M,
+                 bands_20m: tuple[str, ...] = BANDS_20M) -> Archive:
     """Write the archive under ``root``; ``size`` is the 10 m tile width in pixels (20 m bands: half).
 
     ``predictor=1`` (default) keeps every codec portable (DEFLATE only: ``numcodecs.zlib``), so a reader
@@ -152,15 +158,15 @@ def make_archive(root: str | Path, *, tiles: tuple[Tile, ...] = DEFAULT_TILES, d
                                            "s2:mgrs_tile": tile.name},
                                stac_extensions=[PROJECTION_EXTENSION, EO_EXTENSION])
             folder = root / COLLECTION / item_id
-            for band in (*BANDS_10M, *BANDS_20M):
-                res = 10 if band in BANDS_10M else 20
+            for band in (*bands_10m, *bands_20m):
+                res = 10 if band in bands_10m else 20
                 n = size if res == 10 else size // 2
                 block = blocksize if res == 10 else blocksize // 2
                 transform = from_origin(tile.x0, tile.y0, res, res)
                 if band == "SCL":
                     data, nodata = _scl(rng, (n, n)), 0
                 else:
-                    base = {"B02": 600, "B03": 900, "B04": 800, "B08": 3000, "B11": 2000}[band]
+                    base = {"B02": 600, "B03": 900, "B04": 800, "B08": 3000, "B11": 2000}.get(band, 1500)
                     data, nodata = _field(rng, (n, n), base, base * 0.4), None
                 path = folder / f"{band}.tif"
                 _write_cog(path, data, tile.epsg, transform, block, nodata, predictor)

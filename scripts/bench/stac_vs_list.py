@@ -1,0 +1,98 @@
+"""Building a band cube from a local static STAC catalog vs from the same files given as a list.
+
+The STAC path (``stac.open_stac_cube``) reads ``catalog.json`` -> collection -> every item's JSON, resolves
+each asset href safely, cross-checks ``proj:`` fields against the headers and keeps properties along time;
+the list path (``bands.open_virtual_bands``) takes the same files with the band and time parsed from the
+path. Both read the same headers. Reported: seconds per round (best and median of N, interleaved) and
+microseconds per file; the catalog walk alone (``stac.read_items``) is timed too.
+
+Usage: python scripts/bench/stac_vs_list.py DIR [--tiles 10 --dates 100] [--rounds 3]
+DIR is created with ``testing.sentinel2.make_archive`` (tiles x dates items, 4 bands at 10 m) when it holds
+no catalog.json yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import obstore
+from obspec_utils.registry import ObjectStoreRegistry
+
+warnings.filterwarnings("ignore")
+
+
+def generate(root: Path, tiles: int, dates: int) -> None:
+    from virtual_geotiff.testing.sentinel2 import BANDS_10M, make_archive, tile_row
+
+    make_archive(root, tiles=tile_row(tiles), dates=dates, bands_10m=BANDS_10M, bands_20m=())
+
+
+def list_files(root: Path) -> list:
+    """The archive's files with band and time from the path (what a file-list user writes)."""
+    from virtual_geotiff.bands import BandFile
+
+    files = []
+    for path in sorted(root.glob("*/*/*.tif")):
+        day = re.search(r"_(\d{8})$", path.parent.name).group(1)
+        files.append(BandFile(path.stem, str(path), np.datetime64(f"{day[:4]}-{day[4:6]}-{day[6:]}")))
+    return files
+
+
+def from_stac(root: Path) -> object:
+    from virtual_geotiff.stac import open_stac_cube
+
+    return open_stac_cube(str(root / "catalog.json"))
+
+
+def from_list(root: Path, files: list) -> object:
+    from virtual_geotiff.bands import open_virtual_bands
+
+    return open_virtual_bands(files, ObjectStoreRegistry({f"file://{root}": obstore.store.LocalStore()}))
+
+
+def walk_only(root: Path) -> object:
+    from virtual_geotiff.stac import stac_band_files
+
+    return stac_band_files(str(root / "catalog.json"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--tiles", type=int, default=10)
+    parser.add_argument("--dates", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    root = args.dir.resolve()
+    if not (root / "catalog.json").exists():
+        t0 = time.perf_counter()
+        generate(root, args.tiles, args.dates)
+        print(f"generated {root} in {time.perf_counter() - t0:.1f} s")
+    listed = list_files(root)
+    n = len(listed)
+    items = len({f.url.rsplit('/', 1)[0] for f in map(lambda f: f, listed)})
+    cases = {"STAC catalog": lambda: from_stac(root), "file list": lambda: from_list(root, listed),
+             "catalog walk only (items -> band files)": lambda: walk_only(root)}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(args.rounds):
+        for name, run in cases.items():
+            t0 = time.perf_counter()
+            result = run()
+            times[name].append(time.perf_counter() - t0)
+            if hasattr(result, "groups"):
+                assert not result.failed and sum(len(ds.data_vars) for ds in result.groups.values()) == 4
+    print(f"{items} items, {n} files (4 band assets per item), {args.rounds} rounds")
+    print(f"{'case':42s} {'best s':>8s} {'median s':>9s} {'us/file':>8s}")
+    for name, ts in times.items():
+        best = min(ts)
+        print(f"{name:42s} {best:8.3f} {statistics.median(ts):9.3f} {best / n * 1e6:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
