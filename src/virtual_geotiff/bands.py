@@ -219,16 +219,21 @@ class _Report:
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def _epsg(entry: SourceEntry, cache: dict[str, int | None] = {}) -> int | None:  # noqa: B006 - a cache
-    wkt = entry.grid_key.rsplit("|", 1)[0]
-    if wkt not in cache:
+#: EPSG code per grid key (CRS WKT + raster type): one pyproj lookup per distinct CRS in the process.
+_EPSG: dict[str, int | None] = {}
+
+
+def _epsg(entry: SourceEntry) -> int | None:
+    key = entry.grid_key
+    if key not in _EPSG:
+        wkt = key.rsplit("|", 1)[0]
         if not wkt:
-            cache[wkt] = None
+            _EPSG[key] = None
         else:
             from pyproj import CRS
 
-            cache[wkt] = CRS.from_wkt(wkt).to_epsg()
-    return cache[wkt]
+            _EPSG[key] = CRS.from_wkt(wkt).to_epsg()
+    return _EPSG[key]
 
 
 def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
@@ -249,8 +254,9 @@ def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
             c, a, b, f, d, e = entry.transform
             header = (a, b, c, d, e, f)
             scale = max(abs(a), abs(e), 1e-12)
-            if any(not math.isclose(h, x, rel_tol=TRANSFORM_TOLERANCE, abs_tol=TRANSFORM_TOLERANCE * scale)
-                   for h, x in zip(header, declared.transform[:6])):
+            if header != declared.transform[:6] and any(
+                    not math.isclose(h, x, rel_tol=TRANSFORM_TOLERANCE, abs_tol=TRANSFORM_TOLERANCE * scale)
+                    for h, x in zip(header, declared.transform[:6])):
                 problems.append(f"transform {list(header)} in the header, {list(declared.transform[:6])} declared")
     return problems
 
@@ -279,14 +285,26 @@ def _require_single_crs(files: list[BandFile], by_url: Mapping[str, SourceEntry]
             "select the items of one CRS, or drop single_crs to get one group per CRS (nothing is reprojected)")
 
 
+#: Unit label of each grid key's CRS ("m", "deg", ...).
+_UNITS: dict[str, str] = {}
+
+
+def _learn_unit(entry: SourceEntry) -> None:
+    """Note the axis unit of the entry's CRS (entries shipped from executors carry the CRS on one file per grid
+    only, so every entry is offered and the first with a CRS answers for its grid)."""
+    if entry.grid_key in _UNITS or entry.georef is None or entry.georef.crs is None:
+        return
+    crs = entry.georef.crs
+    name = (crs.axis_info[0].unit_name if crs.axis_info else "") or ""
+    _UNITS[entry.grid_key] = "m" if name in ("metre", "meter", "") else "deg" if "degree" in name \
+        else name.replace(" ", "_")
+
+
 def _resolution_label(entry: SourceEntry) -> str:
     if entry.transform is None:
         return "pixels"
     _, a, _, _, _, e = entry.transform
-    unit = "m"
-    if entry.georef is not None and entry.georef.crs is not None:
-        name = (entry.georef.crs.axis_info[0].unit_name if entry.georef.crs.axis_info else "") or ""
-        unit = "m" if name in ("metre", "meter", "") else "deg" if "degree" in name else name.replace(" ", "_")
+    unit = _UNITS.get(entry.grid_key, "m")
     rx, ry = f"{abs(a):g}", f"{abs(e):g}"
     return f"{rx}{unit}" if rx == ry else f"{rx}x{ry}{unit}"
 
@@ -295,13 +313,12 @@ def _group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> dict[str
     """``{"EPSG_32631/10m": files}``; a band whose files have several resolutions in one CRS is an error."""
     groups: dict[str, list[BandFile]] = {}
     res_of_band: dict[tuple[str, str], dict[str, str]] = {}
-    labels: dict[str, str] = {}
+    for f in files:
+        _learn_unit(by_url[f.url])
     for f in files:
         entry = by_url[f.url]
         crs = _crs_label(entry)
-        if entry.grid_key not in labels:  # entries shipped from executors keep georef on one file per grid
-            labels[entry.grid_key] = _resolution_label(entry) if entry.georef is not None else ""
-        res = _resolution_label(entry) if entry.georef is not None else labels[entry.grid_key] or "unknown"
+        res = _resolution_label(entry)
         res_of_band.setdefault((crs, f.band), {}).setdefault(res, f.url)
         groups.setdefault(f"{crs}/{res}", []).append(f)
     problems = {}
@@ -356,12 +373,16 @@ def _build_group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> An
 
 def _time_properties(files: list[BandFile], stack: np.ndarray) -> dict[str, np.ndarray]:
     """Item properties whose items agree within every time step, as arrays along ``time``."""
-    index = np.searchsorted(stack, _as_coordinate([f.time for f in files]))
-    names = dict.fromkeys(k for f in files for k in f.properties)
+    items = {f.item: f for f in files if f.properties}  # one file per item: its properties are the item's
+    if not items:
+        return {}
+    firsts = list(items.values())
+    index = np.searchsorted(stack, _as_coordinate([f.time for f in firsts])).tolist()
+    names = dict.fromkeys(k for f in firsts for k in f.properties)
     out = {}
     for name in names:
         per_step: dict[int, set[Any]] = {}
-        for f, i in zip(files, index.tolist()):
+        for f, i in zip(firsts, index):
             value = f.properties.get(name)
             per_step.setdefault(i, set()).add(_hashable(value))
         if any(len(v) != 1 for v in per_step.values()) or any(None in v for v in per_step.values()):

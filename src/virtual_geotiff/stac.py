@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,9 +82,23 @@ def _default_registry(url: str) -> Any:
     return ObjectStoreRegistry({prefix: obstore.store.from_url(prefix)})
 
 
-async def _get_json(url: str, registry: Any, semaphore: asyncio.Semaphore) -> Any:
-    """One JSON document through the registry (local files read directly: a few microseconds each)."""
-    if url.startswith("file://") and registered_prefix(url, registry) is not None:
+#: A relative href that cannot leave its directory: plain path segments, no ``..``, no encoding, no scheme.
+_PLAIN_HREF = re.compile(r"(?:\./)?[A-Za-z0-9_\-][A-Za-z0-9_.\-]*"  # first segment: not "." or ".."
+                         r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]+)*")  # others: never "." or ".." either
+
+
+def _join_plain(base: str, href: str) -> str | None:
+    """``href`` resolved against the document at ``base`` when it is a plain relative path (the common case,
+    a string join: it stays below ``base``'s directory, which was checked), else None (full check needed)."""
+    if _PLAIN_HREF.fullmatch(href) is None:
+        return None
+    return base.rsplit("/", 1)[0] + "/" + (href[2:] if href.startswith("./") else href)
+
+
+async def _get_json(url: str, registry: Any, semaphore: asyncio.Semaphore, local: bool) -> Any:
+    """One JSON document through the registry; ``local``: a file:// URL inside the (registered, checked)
+    catalog root, read directly (a few microseconds)."""
+    if local:
         return json.loads(Path(urlparse(url).path).read_bytes())
     try:
         store, path = registry.resolve(url)
@@ -96,7 +111,8 @@ async def _get_json(url: str, registry: Any, semaphore: asyncio.Semaphore) -> An
 
 
 def _link_url(base: str, href: str, root: str, registry: Any, what: str) -> str:
-    return resolve_relative(base, href, registry, root=root, allow_absolute=True, what=what)
+    return _join_plain(base, href) or resolve_relative(base, href, registry, root=root, allow_absolute=True,
+                                                       what=what)
 
 
 async def _walk(url: str, registry: Any, concurrency: int) -> tuple[list[_Item], dict[str, str]]:
@@ -104,13 +120,16 @@ async def _walk(url: str, registry: Any, concurrency: int) -> tuple[list[_Item],
     level by level with ``concurrency`` reads in flight, never outside the catalog's root directory."""
     semaphore = asyncio.Semaphore(concurrency)
     root = url.rsplit("/", 1)[0]
+    # every link is resolved inside root, so one check of root covers every document read
+    local = url.startswith("file://") and registered_prefix(url, registry) is not None
     items: list[_Item] = []
     failed: dict[str, str] = {}
     level = [url]
     seen = {url}
     first = True
     while level:
-        docs = await asyncio.gather(*(_get_json(u, registry, semaphore) for u in level), return_exceptions=True)
+        docs = await asyncio.gather(*(_get_json(u, registry, semaphore, local) for u in level),
+                                    return_exceptions=True)
         following = []
         for u, doc in zip(level, docs):
             if isinstance(doc, BaseException):
@@ -204,20 +223,18 @@ def _time(props: Mapping[str, Any]) -> Any:
 
 
 def _declared(asset: Mapping[str, Any], props: Mapping[str, Any]) -> Declared | None:
-    def get(key: str) -> Any:
-        return asset.get(key, props.get(key))
-
-    code = get("proj:code")
-    epsg = get("proj:epsg")
-    if isinstance(code, str) and code.upper().startswith("EPSG:"):
-        epsg = int(code.split(":", 1)[1])
-    shape = get("proj:shape")
-    transform = get("proj:transform")
-    if epsg is None and shape is None and transform is None:
+    """The asset's ``proj:`` fields (the item's properties where the asset has none)."""
+    code = asset["proj:code"] if "proj:code" in asset else props.get("proj:code")
+    epsg = asset["proj:epsg"] if "proj:epsg" in asset else props.get("proj:epsg")
+    shape = asset["proj:shape"] if "proj:shape" in asset else props.get("proj:shape")
+    transform = asset["proj:transform"] if "proj:transform" in asset else props.get("proj:transform")
+    if code is None and epsg is None and shape is None and transform is None:
         return None
-    return Declared(epsg=int(epsg) if epsg is not None else None,
+    if isinstance(code, str) and code[:5].upper() == "EPSG:":
+        epsg = int(code[5:])
+    return Declared(epsg=None if epsg is None else int(epsg),
                     shape=(int(shape[0]), int(shape[1])) if shape else None,
-                    transform=tuple(float(v) for v in transform[:6]) if transform else None)
+                    transform=tuple(map(float, transform[:6])) if transform else None)
 
 
 def _is_tiff(asset: Mapping[str, Any]) -> bool:
@@ -226,16 +243,31 @@ def _is_tiff(asset: Mapping[str, Any]) -> bool:
     return ("tiff" in media or str(asset.get("href", "")).endswith(_TIFF_SUFFIXES)) and "data" in roles
 
 
-def _asset_url(item: _Item, href: str, registry: Any, root: str | None) -> str:
-    parsed = urlparse(href)
-    absolute = href if parsed.scheme and "://" in href else ("file://" + href if href.startswith("/") else None)
+#: Path segments an absolute href must not contain (they could climb out of a registered prefix).
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)|%|\\")
+
+
+def _asset_url(item: _Item, href: str, registry: Any, root: str | None, granted: dict[str, bool]) -> str:
+    """The URL of ``href``: relative ones inside ``root``, absolute ones inside a registered prefix (the
+    answer is cached per directory in ``granted``)."""
+    absolute = href if "://" in href else ("file://" + href if href.startswith("/") else None)
     if absolute is not None:
-        if registered_prefix(absolute, registry) is None:
-            raise UnsafeUrlError(f"href {href} lies outside the registered prefixes; register its prefix in the "
-                                 "registry (CLI: --allow PREFIX) if it may be read")
+        directory = absolute.rsplit("/", 1)[0]
+        if directory not in granted:
+            path = urlparse(absolute).path
+            granted[directory] = _DOT_SEGMENT.search(path) is None and \
+                registered_prefix(directory + "/x", registry) is not None
+        if not granted[directory]:
+            raise UnsafeUrlError(f"href {href} lies outside the registered prefixes (or names '.', '..' or an "
+                                 "encoded character); register its prefix in the registry (CLI: --allow PREFIX) "
+                                 "if it may be read")
         return absolute
     if item.base is None:
         raise UnsafeUrlError(f"relative href {href!r} but the item has no location to resolve it against")
+    if root is not None and item.base.startswith(root + "/"):  # the item's own location is inside the root
+        joined = _join_plain(item.base, href)
+        if joined is not None:
+            return joined
     return resolve_relative(item.base, href, registry, root=root or "registered", what="asset href")
 
 
@@ -246,9 +278,10 @@ def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] 
     items, failed, registry, root = read_items(source, registry, concurrency=concurrency)
     files: list[BandFile] = []
     ids: set[str] = set()
+    granted: dict[str, bool] = {}
     for item in items:
         try:
-            files.extend(_item_files(item, registry, root, assets, properties, ids))
+            files.extend(_item_files(item, registry, root, assets, properties, ids, granted))
         except (ValueError, UnsafeUrlError, TypeError, KeyError) as exc:
             reason = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             failed[item.id if item.id not in failed else f"{item.id} ({item.base})"] = reason
@@ -256,7 +289,7 @@ def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] 
 
 
 def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[str] | None,
-                properties: Sequence[str], ids: set[str]) -> list[BandFile]:
+                properties: Sequence[str], ids: set[str], granted: dict[str, bool]) -> list[BandFile]:
     if item.id in ids:
         raise ValueError(f"item id {item.id} appears more than once (again in {item.base})")
     ids.add(item.id)
@@ -273,7 +306,7 @@ def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[s
     out = []
     for key in keys:
         asset = have[key]
-        url = _asset_url(item, str(asset["href"]), registry, root)
+        url = _asset_url(item, str(asset["href"]), registry, root, granted)
         out.append(BandFile(key, url, when, item=item.id, declared=_declared(asset, props), properties=kept))
     return out
 
