@@ -191,3 +191,22 @@ def test_a_failing_group_commits_nothing(pristine, tmp_path):
         open_stac_cube(str(pristine.catalog), registry, assets=["B02", "B05"], on_error="skip")
     assert len(info.value.failed) == 6
     assert all(r.startswith("asset(s) B05 missing") for r in info.value.failed.values())
+
+
+def test_tiles_of_one_zone_stitch_when_times_are_truncated_to_the_day(tmp_path):
+    from virtual_geotiff.testing.sentinel2 import tile_row
+
+    archive = make_archive(tmp_path, tiles=tile_row(2), dates=2, bands_20m=())
+    apart = open_stac_cube(str(archive.catalog), assets=["B03"])
+    assert apart.groups["EPSG_32631/10m"].sizes == {"time": 4, "y": 128, "x": 256}  # seconds apart: 4 steps
+    cube = open_stac_cube(str(archive.catalog), assets=["B03"], time_resolution="D")
+    ds = cube.groups["EPSG_32631/10m"]
+    assert ds.sizes == {"time": 2, "y": 128, "x": 256}
+    assert "eo:cloud_cover" not in ds.coords and list(ds.platform.values) == ["sentinel-2b"] * 2  # tiles disagree
+    repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), cube.sources)
+    publish_bands(cube, repo)
+    got = read_group(repo, "EPSG_32631/10m").B03.values
+    for t, day in enumerate(archive.dates):
+        for i, tile in enumerate(archive.tiles):
+            with rasterio.open(archive.files[(tile, day, "B03")]) as src:
+                np.testing.assert_array_equal(got[t, :, i * 128:(i + 1) * 128], src.read(1))

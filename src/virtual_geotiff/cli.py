@@ -419,7 +419,7 @@ def _build_stac(args: argparse.Namespace) -> int:
     registry = registry_for([], wrap=lambda store: CountingStore(store, counter), s3=s3, allow_http=args.allow_http,
                             prefixes=grants)
     found = stac_band_files(catalog, registry, assets=args.assets, properties=args.properties,
-                            concurrency=args.concurrency)
+                            time_resolution=args.time_resolution, concurrency=args.concurrency)
     urls = list(dict.fromkeys(f.url for f in found.files))
     bar = None if args.no_progress else ProgressBar(len(urls), counter, label="reading headers:")
     cube = open_virtual_bands(found.files, registry, single_crs=args.single_crs, on_error=args.on_error,
@@ -600,6 +600,9 @@ def _add_build_args(build: argparse.ArgumentParser) -> None:
     build.add_argument("--properties", type=lambda t: [v.strip() for v in t.split(",") if v.strip()],
                        default=["eo:cloud_cover", "platform"], metavar="LIST",
                        help="STAC item properties kept as coordinates along time (default eo:cloud_cover,platform)")
+    build.add_argument("--time-resolution", metavar="UNIT",
+                       help="with --stac: truncate item times to UNIT (D = one time step per day) so tiles of one "
+                            "pass share a step")
     build.add_argument("--single-crs", action="store_true",
                        help="with --stac: fail, listing every item and its CRS, if the items lie in several CRSs")
     build.add_argument("--allow", action="append", metavar="PREFIX",

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from .bands import BandCube, BandFile, Declared, as_time, open_virtual_bands
 from .errors import InvalidArgumentError, UnsafeUrlError
 from .headers import DEFAULT_CONCURRENCY, Progress
@@ -212,14 +214,15 @@ def _iter_pystac(source: Any) -> Iterable[Any]:
 # ---------------------------------------------------------------------------------------------- items -> files
 
 
-def _time(props: Mapping[str, Any]) -> Any:
+def _time(props: Mapping[str, Any], resolution: str | None) -> Any:
     text = props.get("datetime") or props.get("start_datetime")
     if not text:
         raise ValueError("has no datetime (nor start_datetime)")
     try:
-        return as_time(datetime.fromisoformat(str(text)))
+        value = as_time(datetime.fromisoformat(str(text)))
     except ValueError:
         raise ValueError(f"datetime {text!r} is not ISO 8601") from None
+    return value if resolution is None else value.astype(f"datetime64[{resolution}]").astype("datetime64[ns]")
 
 
 def _declared(asset: Mapping[str, Any], props: Mapping[str, Any]) -> Declared | None:
@@ -272,16 +275,22 @@ def _asset_url(item: _Item, href: str, registry: Any, root: str | None, granted:
 
 
 def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] | None = None,
-                    properties: Sequence[str] = DEFAULT_PROPERTIES,
+                    properties: Sequence[str] = DEFAULT_PROPERTIES, time_resolution: str | None = None,
                     concurrency: int = DEFAULT_CONCURRENCY) -> StacFiles:
     """The band files of the STAC ``source`` (see ``open_stac_cube``) and the items already found bad."""
+    if time_resolution is not None:
+        try:
+            np.datetime64("2000-01-01", time_resolution)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"time_resolution must be a numpy datetime unit such as 'D', 'h' or 's', "
+                                       f"got {time_resolution!r}") from None
     items, failed, registry, root = read_items(source, registry, concurrency=concurrency)
     files: list[BandFile] = []
     ids: set[str] = set()
     granted: dict[str, bool] = {}
     for item in items:
         try:
-            files.extend(_item_files(item, registry, root, assets, properties, ids, granted))
+            files.extend(_item_files(item, registry, root, assets, properties, ids, granted, time_resolution))
         except (ValueError, UnsafeUrlError, TypeError, KeyError) as exc:
             reason = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             failed[item.id if item.id not in failed else f"{item.id} ({item.base})"] = reason
@@ -289,13 +298,14 @@ def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] 
 
 
 def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[str] | None,
-                properties: Sequence[str], ids: set[str], granted: dict[str, bool]) -> list[BandFile]:
+                properties: Sequence[str], ids: set[str], granted: dict[str, bool],
+                time_resolution: str | None = None) -> list[BandFile]:
     if item.id in ids:
         raise ValueError(f"item id {item.id} appears more than once (again in {item.base})")
     ids.add(item.id)
     props = item.data.get("properties") or {}
     have = item.data.get("assets") or {}
-    when = _time(props)
+    when = _time(props, time_resolution)
     keys = list(assets) if assets is not None else [k for k, a in have.items() if _is_tiff(a)]
     missing = [k for k in keys if k not in have]
     if missing:
@@ -312,8 +322,8 @@ def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[s
 
 
 def open_stac_cube(source: Any, registry: Any = None, *, assets: Sequence[str] | None = None,
-                   properties: Sequence[str] = DEFAULT_PROPERTIES, single_crs: bool = False,
-                   on_error: str = "raise", concurrency: int = DEFAULT_CONCURRENCY,
+                   properties: Sequence[str] = DEFAULT_PROPERTIES, time_resolution: str | None = None,
+                   single_crs: bool = False, on_error: str = "raise", concurrency: int = DEFAULT_CONCURRENCY,
                    progress: Progress | None = None, executor: Any = None, limits: Limits | None = None,
                    ) -> BandCube:
     """A cube of band variables, one group per CRS and resolution, from STAC items.
@@ -330,10 +340,14 @@ def open_stac_cube(source: Any, registry: Any = None, *, assets: Sequence[str] |
         Asset keys to take as bands (default: every GeoTIFF data asset).
     properties
         Item properties kept as coordinates along ``time`` (when the items of each time step agree).
+    time_resolution
+        Truncate item times to this numpy unit (``"D"``: one step per day) so that tiles of one pass, whose
+        sensing times differ by seconds, share a time step and are stitched side by side.
     single_crs, on_error, concurrency, progress, executor, limits
         As for ``bands.open_virtual_bands``; failures are keyed by item id.
     """
-    found = stac_band_files(source, registry, assets=assets, properties=properties, concurrency=concurrency)
+    found = stac_band_files(source, registry, assets=assets, properties=properties,
+                            time_resolution=time_resolution, concurrency=concurrency)
     return open_virtual_bands(found.files, found.registry, single_crs=single_crs, on_error=on_error,  # type: ignore[arg-type]
                               concurrency=concurrency, progress=progress, executor=executor, limits=limits,
                               failed=found.failed)
