@@ -284,11 +284,20 @@ class _Repo:
             raise InvalidArgumentError(f"--to {self.label} holds no Icechunk repository to append to; build first")
 
     def cleanup(self) -> None:
-        """A local repository created by a failed build is removed (nothing was committed into it)."""
+        """A repository created by a failed build is removed (nothing was committed into it; the location
+        was checked to hold no repository before), so the next run can use the same ``--to``."""
         if not self.s3 and self.path is not None:
             import shutil
 
             shutil.rmtree(self.path, ignore_errors=True)
+            return
+        import obstore
+
+        bucket, _, prefix = self.url[len("s3://"):].partition("/")
+        store = self.settings.obstore_store(bucket)
+        paths = [m["path"] for batch in obstore.list(store, prefix=prefix.strip("/") + "/") for m in batch]
+        if paths:
+            obstore.delete(store, paths)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
