@@ -34,12 +34,13 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .bands import BandCube, BandFile, Declared, as_time, open_virtual_bands
+from .cube import OnError
 from .errors import InvalidArgumentError, UnsafeUrlError
 from .headers import DEFAULT_CONCURRENCY, Progress
 from .limits import Limits
 from .urls import registered_prefix, resolve_relative
 
-__all__ = ["DEFAULT_PROPERTIES", "StacFiles", "open_stac_cube", "read_items", "stac_band_files"]
+__all__ = ["DEFAULT_PROPERTIES", "StacFiles", "StacItem", "open_stac_cube", "read_items", "stac_band_files"]
 
 #: Item properties kept as coordinates along ``time`` by default.
 DEFAULT_PROPERTIES = ("eo:cloud_cover", "platform")
@@ -47,7 +48,7 @@ _TIFF_SUFFIXES = (".tif", ".tiff", ".TIF", ".TIFF")
 
 
 @dataclass(frozen=True)
-class _Item:
+class StacItem:
     """The parts of a STAC item a cube needs (``base``: the URL its relative hrefs are resolved against)."""
 
     id: str
@@ -117,14 +118,14 @@ def _link_url(base: str, href: str, root: str, registry: Any, what: str) -> str:
                                                        what=what)
 
 
-async def _walk(url: str, registry: Any, concurrency: int) -> tuple[list[_Item], dict[str, str]]:
+async def _walk(url: str, registry: Any, concurrency: int) -> tuple[list[StacItem], dict[str, str]]:
     """Every item under ``url`` (a catalog, collection, item file or FeatureCollection), links followed
     level by level with ``concurrency`` reads in flight, never outside the catalog's root directory."""
     semaphore = asyncio.Semaphore(concurrency)
     root = url.rsplit("/", 1)[0]
     # every link is resolved inside root, so one check of root covers every document read
     local = url.startswith("file://") and registered_prefix(url, registry) is not None
-    items: list[_Item] = []
+    items: list[StacItem] = []
     failed: dict[str, str] = {}
     level = [url]
     seen = {url}
@@ -154,7 +155,7 @@ async def _walk(url: str, registry: Any, concurrency: int) -> tuple[list[_Item],
     return items, failed
 
 
-def _documents(doc: Any, url: str, items: list[_Item], failed: dict[str, str]) -> list[str]:
+def _documents(doc: Any, url: str, items: list[StacItem], failed: dict[str, str]) -> list[str]:
     """Collect the items in ``doc``; return the hrefs of the documents it links to (children, items)."""
     if isinstance(doc, list):
         features = doc
@@ -172,12 +173,12 @@ def _documents(doc: Any, url: str, items: list[_Item], failed: dict[str, str]) -
         if not isinstance(feature, dict) or not isinstance(feature.get("id"), str):
             failed[f"{url} (feature without id)"] = "a feature without a string id"
             continue
-        items.append(_Item(feature["id"], feature, url))
+        items.append(StacItem(feature["id"], feature, url))
     return []
 
 
 def read_items(source: Any, registry: Any = None, *, concurrency: int = DEFAULT_CONCURRENCY,
-               ) -> tuple[list[_Item], dict[str, str], Any, str | None]:
+               ) -> tuple[list[StacItem], dict[str, str], Any, str | None]:
     """Items of ``source`` as plain dicts, unreadable documents, the registry, and the catalog root URL."""
     if isinstance(source, str | os.PathLike):
         url = _url_of(source)
@@ -193,7 +194,7 @@ def read_items(source: Any, registry: Any = None, *, concurrency: int = DEFAULT_
                 "assets": {k: {"href": a.get_absolute_href() or a.href, **a.extra_fields}
                            for k, a in item.assets.items()}}
         base = item.get_self_href()
-        items.append(_Item(item.id, data, _url_of(base) if base else None))
+        items.append(StacItem(item.id, data, _url_of(base) if base else None))
     if registry is None:
         raise InvalidArgumentError("open_stac_cube(pystac items) needs registry=: an ObjectStoreRegistry serving "
                                    "the asset hrefs (nothing outside it is read)")
@@ -250,7 +251,7 @@ def _is_tiff(asset: Mapping[str, Any]) -> bool:
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)|%|\\")
 
 
-def _asset_url(item: _Item, href: str, registry: Any, root: str | None, granted: dict[str, bool]) -> str:
+def _asset_url(item: StacItem, href: str, registry: Any, root: str | None, granted: dict[str, bool]) -> str:
     """The URL of ``href``: relative ones inside ``root``, absolute ones inside a registered prefix (the
     answer is cached per directory in ``granted``)."""
     absolute = href if "://" in href else ("file://" + href if href.startswith("/") else None)
@@ -297,7 +298,7 @@ def stac_band_files(source: Any, registry: Any = None, *, assets: Sequence[str] 
     return StacFiles(files, failed, registry, len(items))
 
 
-def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[str] | None,
+def _item_files(item: StacItem, registry: Any, root: str | None, assets: Sequence[str] | None,
                 properties: Sequence[str], ids: set[str], granted: dict[str, bool],
                 time_resolution: str | None = None) -> list[BandFile]:
     if item.id in ids:
@@ -323,7 +324,7 @@ def _item_files(item: _Item, registry: Any, root: str | None, assets: Sequence[s
 
 def open_stac_cube(source: Any, registry: Any = None, *, assets: Sequence[str] | None = None,
                    properties: Sequence[str] = DEFAULT_PROPERTIES, time_resolution: str | None = None,
-                   single_crs: bool = False, on_error: str = "raise", concurrency: int = DEFAULT_CONCURRENCY,
+                   single_crs: bool = False, on_error: OnError = "raise", concurrency: int = DEFAULT_CONCURRENCY,
                    progress: Progress | None = None, executor: Any = None, limits: Limits | None = None,
                    ) -> BandCube:
     """A cube of band variables, one group per CRS and resolution, from STAC items.
@@ -348,6 +349,6 @@ def open_stac_cube(source: Any, registry: Any = None, *, assets: Sequence[str] |
     """
     found = stac_band_files(source, registry, assets=assets, properties=properties,
                             time_resolution=time_resolution, concurrency=concurrency)
-    return open_virtual_bands(found.files, found.registry, single_crs=single_crs, on_error=on_error,  # type: ignore[arg-type]
+    return open_virtual_bands(found.files, found.registry, single_crs=single_crs, on_error=on_error,
                               concurrency=concurrency, progress=progress, executor=executor, limits=limits,
                               failed=found.failed)
