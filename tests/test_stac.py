@@ -210,3 +210,26 @@ def test_tiles_of_one_zone_stitch_when_times_are_truncated_to_the_day(tmp_path):
         for i, tile in enumerate(archive.tiles):
             with rasterio.open(archive.files[(tile, day, "B03")]) as src:
                 np.testing.assert_array_equal(got[t, :, i * 128:(i + 1) * 128], src.read(1))
+
+
+def test_catalog_over_http_and_absolute_hrefs_outside_the_registry(pristine, tmp_path):
+    from virtual_geotiff.testing import RangeHTTPServer
+
+    with RangeHTTPServer(pristine.root) as server:
+        cube = open_stac_cube(server.url_for("catalog.json"), server.registry(), assets=["B08"])
+        assert sorted(cube.groups) == ["EPSG_32631/10m", "EPSG_32632/10m"] and cube.failed == {}
+        assert all(u.startswith(server.url + "/sentinel-2-l2a-mini/") for u in cube.sources)
+        # an item file naming an absolute href on another host: refused for that item only
+        doc = json.loads(pristine.items_json.read_text())
+        doc["features"][0]["assets"]["B08"]["href"] = "http://elsewhere.invalid/B08.tif"
+        doc["features"][1]["assets"]["B08"]["href"] = server.url + "/sentinel-2-l2a-mini/../../secret.tif"
+        (pristine.root / "edited-items.json").write_text(json.dumps(doc))
+        try:
+            cube = open_stac_cube(server.url_for("edited-items.json"), server.registry(), assets=["B08"],
+                                  on_error="skip")
+        finally:
+            (pristine.root / "edited-items.json").unlink()
+    first, second = doc["features"][0]["id"], doc["features"][1]["id"]
+    assert set(cube.failed) == {first, second}
+    assert "outside the registered prefixes" in cube.failed[first]
+    assert "'..'" in cube.failed[second]
