@@ -233,3 +233,19 @@ def test_catalog_over_http_and_absolute_hrefs_outside_the_registry(pristine, tmp
     assert set(cube.failed) == {first, second}
     assert "outside the registered prefixes" in cube.failed[first]
     assert "'..'" in cube.failed[second]
+
+
+def test_scanning_on_an_executor_gives_the_same_cube(pristine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = open_stac_cube(str(pristine.catalog))
+    with ThreadPoolExecutor(2) as executor:
+        remote = open_stac_cube(str(pristine.catalog), executor=executor)
+    assert sorted(remote.groups) == sorted(local.groups)
+    for path, ds in local.groups.items():
+        other = remote.groups[path]
+        assert list(other.data_vars) == list(ds.data_vars)
+        assert other.spatial_ref.attrs == ds.spatial_ref.attrs and (other.x.values == ds.x.values).all()
+        for name in ds.data_vars:
+            assert (other[name].data.manifest._paths == ds[name].data.manifest._paths).all()
+            assert (other[name].data.manifest._offsets == ds[name].data.manifest._offsets).all()

@@ -151,6 +151,7 @@ def open_virtual_bands(
                     report.fail(f.item, f"{f.band}: {result.reason}", result.error)
         else:
             by_url[url] = result
+    _share_georefs(by_url)
     for f in files:
         entry = by_url.get(f.url)
         if entry is not None and f.declared is not None:
@@ -173,6 +174,24 @@ def open_virtual_bands(
               for path, gfiles in sorted(_group(kept, by_url).items())}
     sources = {u: by_url[u].stamp or SourceStamp(u) for u in dict.fromkeys(f.url for f in kept)}
     return BandCube(groups=groups, sources=sources, failed=dict(report.reasons), errors=dict(report.errors))
+
+
+def _share_georefs(by_url: dict[str, SourceEntry]) -> None:
+    """Entries scanned on an executor carry their georeferencing on one file per CRS only (``scan_batch``);
+    every band is assembled on its own, so each entry gets its grid's georeferencing back."""
+    import dataclasses
+
+    lacking = [u for u, e in by_url.items() if e.georef is None]
+    if not lacking:
+        return
+    georefs: dict[str, Any] = {}
+    for e in by_url.values():
+        if e.georef is not None:
+            georefs.setdefault(e.grid_key, e.georef)
+    for url in lacking:
+        entry = by_url[url]
+        if entry.grid_key in georefs:
+            by_url[url] = dataclasses.replace(entry, georef=georefs[entry.grid_key])
 
 
 def _normalized(f: BandFile) -> BandFile:
