@@ -118,3 +118,26 @@ def test_build_stac_to_s3_then_append(archive, s3_server, tmp_path):
     for t, day in enumerate(archive.dates):
         with rasterio.open(archive.files[("31UGS", day, "B04")]) as src:
             np.testing.assert_array_equal(ds.B04.values[t], src.read(1))
+
+
+def test_verify_checks_every_group_of_a_stac_cube(archive, tmp_path):
+    import shutil
+
+    root = tmp_path / "archive"
+    shutil.copytree(archive.root, root)
+    repo = tmp_path / "repo"
+    built = run_cli("build", "--stac", str(root / "catalog.json"), "--assets", "B02,SCL", "--to", str(repo),
+                    "--no-progress")
+    assert built.returncode == 0, built.stderr
+    ok = run_cli("verify", str(repo), "--json")
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["checked"] == 12 and len(answer["groups"]) == 4
+    changed = root / "sentinel-2-l2a-mini" / "S2B_32ULB_20240606" / "SCL.tif"
+    os.utime(changed, (changed.stat().st_atime, changed.stat().st_mtime + 10))
+    drift = run_cli("verify", str(repo))
+    assert drift.returncode == 4 and "1 of 12 source file(s) drifted" in drift.stdout and str(changed) in drift.stdout
+    empty = tmp_path / "empty"
+    ic.Repository.create(ic.local_filesystem_storage(str(empty)))
+    none = run_cli("verify", str(empty))
+    assert none.returncode == 3 and "holds no cube published by virtual-geotiff" in none.stderr

@@ -513,33 +513,55 @@ def _write_kerchunk(args: argparse.Namespace, cube: Any, dest: Path, kind: str) 
 # ---------------------------------------------------------------------------------------------- verify
 
 
+def _source_groups(repo: Any, branch: str, snapshot: str | None, table: str) -> list[str]:
+    """Every group holding a table of published source files (the root for ``build``, one per CRS and
+    resolution for ``build --stac``)."""
+    import zarr
+
+    session = repo.readonly_session(snapshot_id=snapshot) if snapshot else repo.readonly_session(branch=branch)
+    try:
+        root = zarr.open_group(session.store, mode="r", zarr_format=3)
+    except FileNotFoundError:  # an empty repository: not even a root group
+        return []
+    found = [""] if table in root else []
+    found += [name.rsplit("/", 1)[0] for name, node in root.members(max_depth=None)
+              if name.endswith("/" + table) and isinstance(node, zarr.Group)]
+    return found
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     ic = _icechunk()  # before virtual_geotiff.icechunk imports icechunk
 
     from . import icechunk as vic
 
-    path = _local_path(args.repo)
-    if not path.is_dir():
-        raise FileNotFoundError(f"no Icechunk repository at {path}")
-    storage = ic.local_filesystem_storage(str(path))
+    args.to = args.repo
+    target = _Repo(args)
+    if not target.s3 and not (target.path is not None and target.path.is_dir()):
+        raise FileNotFoundError(f"no Icechunk repository at {target.label}")
+    storage = target.storage()
     config = ic.Repository.fetch_config(storage)
     prefixes = list((config.virtual_chunk_containers or {}).keys()) if config is not None else []
-    registry = registry_for(prefixes)
+    registry = registry_for(prefixes, s3=_s3(args), allow_http=bool(args.allow_http))
     repo = vic.open_repository(storage, registry=registry)
-    try:
-        report = vic.verify(repo, registry=registry, branch=args.branch, snapshot_id=args.snapshot,
-                            concurrency=args.concurrency)
-    except (FileNotFoundError, KeyError) as exc:
+    groups = [args.group.strip("/")] if args.group else _source_groups(repo, args.branch, args.snapshot,
+                                                                         vic.SOURCES_GROUP)
+    if not groups:
         where_ = f"snapshot {args.snapshot}" if args.snapshot else f"branch {args.branch!r}"
-        raise FileNotFoundError(f"{path} ({where_}) holds no cube published by virtual-geotiff: no "
-                                f"{vic.SOURCES_GROUP} table of source files to check ({exc})") from exc
+        raise FileNotFoundError(f"{target.label} ({where_}) holds no cube published by virtual-geotiff: no "
+                                f"{vic.SOURCES_GROUP} table of source files to check")
+    reports = {g: vic.verify(repo, registry=registry, branch=args.branch, snapshot_id=args.snapshot, group=g or None,
+                             concurrency=args.concurrency) for g in groups}
+    report = vic.DriftReport(sum(r.checked for r in reports.values()),
+                             [d for r in reports.values() for d in r.drifted],
+                             sum(r.seconds for r in reports.values()))
     if args.json:
-        json.dump({"repository": str(path), "checked": report.checked, "ok": report.ok,
-                   "seconds": round(report.seconds, 3),
+        json.dump({"repository": target.label, "checked": report.checked, "ok": report.ok,
+                   "seconds": round(report.seconds, 3), "groups": [g or "/" for g in groups],
                    "drifted": [{"url": d.url, "reason": d.reason} for d in report.drifted]}, sys.stdout, indent=2)
         print()
     else:
-        print(f"{path}: {report}")
+        shown = "" if groups == [""] else f" ({len(groups)} group(s): {', '.join(groups)})"
+        print(f"{target.label}{shown}: {report}")
         if not report.ok:
             print("reads of chunks in these files now fail in Icechunk; rebuild the cube from the current files "
                   "(virtual-geotiff build ... --to NEW_DIR) or restore the originals")
@@ -580,11 +602,13 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check that the source files of a published cube are unchanged",
                             description="HEAD every source file of an Icechunk repository written by build and "
                                         "report those changed since (exit code 4 when any did).")
-    verify.add_argument("repo", metavar="REPO", help="the Icechunk repository directory")
+    verify.add_argument("repo", metavar="REPO", help="the Icechunk repository: a directory or s3://bucket/prefix")
     verify.add_argument("--branch", default="main", help="branch to check (default main)")
     verify.add_argument("--snapshot", help="check this snapshot id instead of the branch tip")
     verify.add_argument("--concurrency", type=int, default=64, help="HEAD requests in flight (default 64)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.add_argument("--group", help="check this group only (default: every group with published sources)")
+    _add_storage_args(verify)
     return parser
 
 
