@@ -144,13 +144,13 @@ def open_virtual_bands(
     urls = list(dict.fromkeys(f.url for f in files))
     results = _scan(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
     by_url: dict[str, SourceEntry] = {}
+    failures = {url: r for url, r in zip(urls, results) if isinstance(r, FailedSource)}
     for url, result in zip(urls, results):
-        if isinstance(result, FailedSource):
-            for f in files:
-                if f.url == url:
-                    report.fail(f.item, f"{f.band}: {result.reason}", result.error)
-        else:
+        if not isinstance(result, FailedSource):
             by_url[url] = result
+    for f in files:
+        if f.url in failures:
+            report.fail(f.item, f"{f.band}: {failures[f.url].reason}", failures[f.url].error)
     _share_georefs(by_url)
     for f in files:
         entry = by_url.get(f.url)
