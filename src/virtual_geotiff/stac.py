@@ -191,8 +191,8 @@ def read_items(source: Any, registry: Any = None, *, concurrency: int = DEFAULT_
     for item in _iter_pystac(source):
         data = {"id": item.id, "properties": {**item.properties,
                                               "datetime": item.datetime.isoformat() if item.datetime else None},
-                "assets": {k: {"href": a.get_absolute_href() or a.href, **a.extra_fields}
-                           for k, a in item.assets.items()}}
+                "assets": {k: {**a.extra_fields, "href": a.get_absolute_href() or a.href, "type": a.media_type,
+                               "roles": a.roles} for k, a in item.assets.items()}}
         base = item.get_self_href()
         items.append(StacItem(item.id, data, _url_of(base) if base else None))
     if registry is None:
