@@ -2,9 +2,10 @@
 
 The STAC path (``stac.open_stac_cube``) reads ``catalog.json`` -> collection -> every item's JSON, resolves
 each asset href safely, cross-checks ``proj:`` fields against the headers and keeps properties along time;
-the list path (``bands.open_virtual_bands``) takes the same files with the band and time parsed from the
-path. Both read the same headers. Reported: seconds per round (best and median of N, interleaved) and
-microseconds per file; the catalog walk alone (``stac.read_items``) is timed too.
+the list path (``bands.open_virtual_bands``) takes the same files as ``file://`` URLs, band and time
+parsed from each name inside the timed build. Both read the same headers. Reported: seconds per round
+(best and median of N, interleaved) and microseconds per file; the catalog walk alone
+(``stac.stac_band_files``: items -> band files, no header read) is timed too.
 
 Usage: python scripts/bench/stac_vs_list.py DIR [--tiles 10 --dates 100] [--rounds 3]
 DIR is created with ``testing.sentinel2.make_archive`` (tiles x dates items, 4 bands at 10 m) when it holds
@@ -33,14 +34,16 @@ def generate(root: Path, tiles: int, dates: int) -> None:
     make_archive(root, tiles=tile_row(tiles), dates=dates, bands_10m=BANDS_10M, bands_20m=())
 
 
-def list_files(root: Path) -> list:
-    """The archive's files with band and time from the path (what a file-list user writes)."""
+def list_files(paths: list[str]) -> list:
+    """Band and time of each path from its name (what a file-list user writes; timed with the build, as
+    ``open_virtual_cube(urls, stack_values=PATTERN)`` parses names inside the build)."""
     from virtual_geotiff.bands import BandFile
 
+    pattern = re.compile(r"_(\d{4})(\d{2})(\d{2})/(\w+)\.tif$")
     files = []
-    for path in sorted(root.glob("*/*/*.tif")):
-        day = re.search(r"_(\d{8})$", path.parent.name).group(1)
-        files.append(BandFile(path.stem, str(path), np.datetime64(f"{day[:4]}-{day[4:6]}-{day[6:]}")))
+    for path in paths:
+        y, m, d, band = pattern.search(path).groups()
+        files.append(BandFile(band, path, np.datetime64(f"{y}-{m}-{d}")))
     return files
 
 
@@ -50,10 +53,11 @@ def from_stac(root: Path) -> object:
     return open_stac_cube(str(root / "catalog.json"))
 
 
-def from_list(root: Path, files: list) -> object:
+def from_list(root: Path, paths: list[str]) -> object:
     from virtual_geotiff.bands import open_virtual_bands
 
-    return open_virtual_bands(files, ObjectStoreRegistry({f"file://{root}": obstore.store.LocalStore()}))
+    registry = ObjectStoreRegistry({f"file://{root}": obstore.store.LocalStore()})
+    return open_virtual_bands(list_files(paths), registry)
 
 
 def walk_only(root: Path) -> object:
@@ -74,10 +78,10 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(root, args.tiles, args.dates)
         print(f"generated {root} in {time.perf_counter() - t0:.1f} s")
-    listed = list_files(root)
-    n = len(listed)
-    items = len({f.url.rsplit('/', 1)[0] for f in map(lambda f: f, listed)})
-    cases = {"STAC catalog": lambda: from_stac(root), "file list": lambda: from_list(root, listed),
+    paths = ["file://" + str(p) for p in sorted(root.glob("*/*/*.tif"))]  # the list as given (URLs)
+    n = len(paths)
+    items = len({p.rsplit("/", 1)[0] for p in paths})
+    cases = {"STAC catalog": lambda: from_stac(root), "file list": lambda: from_list(root, paths),
              "catalog walk only (items -> band files)": lambda: walk_only(root)}
     times: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(args.rounds):
