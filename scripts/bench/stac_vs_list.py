@@ -86,8 +86,10 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in cases}
     for run in cases.values():  # warm-up, not timed: imports, pyproj databases, first event loop
         run()
-    for _ in range(args.rounds):
-        for name, run in cases.items():
+    names = list(cases)
+    for k in range(args.rounds):
+        for name in names[k % len(names):] + names[:k % len(names)]:  # rotate: no case always runs first
+            run = cases[name]
             t0 = time.perf_counter()
             result = run()
             times[name].append(time.perf_counter() - t0)
