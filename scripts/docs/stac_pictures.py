@@ -5,7 +5,7 @@ items, one published time step read back through Icechunk), so they are made by 
 as files that drift. ``on_files`` writes the archive to a temporary directory, builds and publishes the
 cube, reads one time step back with xarray, and adds two SVG files to the site
 (``guides/img/stac-footprints.svg``, ``guides/img/stac-quicklook.svg``) before links are validated.
-Needs the ``docs`` extra (matplotlib, pystac, rasterio); takes a few seconds.
+Needs the ``docs`` extra (matplotlib, pystac, rasterio).
 """
 
 from __future__ import annotations
