@@ -100,7 +100,7 @@ def _join_plain(base: str, href: str) -> str | None:
 
 async def _get_json(url: str, registry: Any, semaphore: asyncio.Semaphore, local: bool) -> Any:
     """One JSON document through the registry; ``local``: a file:// URL inside the (registered, checked)
-    catalog root, read directly: no store round trip per item file)."""
+    catalog root, read directly (no store round trip per item file)."""
     if local:
         return json.loads(Path(urlparse(url).path).read_bytes())
     try:
