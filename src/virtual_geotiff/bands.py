@@ -498,7 +498,10 @@ def _has_group(root: Any, path: str) -> bool:
 
 
 def _bands_message(done: Mapping[str, str], refs: int, files: int, skipped: Mapping[str, str]) -> str:
-    parts = ", ".join(f"{verb} {path}" for path, verb in done.items())
+    by_verb: dict[str, list[str]] = {}
+    for path, verb in done.items():
+        by_verb.setdefault(verb, []).append(path)
+    parts = "; ".join(f"{verb} {', '.join(paths)}" for verb, paths in by_verb.items())
     text = f"virtual-geotiff: {parts}: {files} file(s), {refs} virtual reference(s)"
     if skipped:
         text += f"; skipped {len(skipped)} item(s): " + ", ".join(list(skipped)[:5]) + (" ..." if len(skipped) > 5
