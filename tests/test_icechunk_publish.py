@@ -191,6 +191,8 @@ def test_append_adds_steps_in_one_commit_and_old_snapshots_read_as_before(tmp_pa
     for i, expected in enumerate(arrays.values()):
         np.testing.assert_array_equal(ds["0"].isel(time=i).values, expected)
     assert ds["0"].attrs["grid_mapping"] == "spatial_ref"
+    assert "spatial_ref" in ds.coords and "spatial_ref" not in ds.data_vars  # group attributes survive the append
+    assert ds.attrs == read_back(repo_dir, snapshot_id=first.snapshot_id).attrs
     assert len(vic.read_sources(repo.readonly_session(branch="main"))) == 5
 
     old = read_back(repo_dir, snapshot_id=first.snapshot_id)
@@ -500,3 +502,10 @@ def test_checksum_is_the_one_icechunk_verifies_for_each_kind_of_source():
         assert vic.checksum(SourceStamp(url, '"abc"', moment, 1)) == rounded
         assert vic.checksum(SourceStamp(url, '"abc"', None, 1)) == "abc"
     assert vic.checksum(SourceStamp("file:///d/k.tif")) is None
+
+
+def test_verify_refuses_a_group_without_a_published_cube(tmp_path, archive):
+    repo, _, _, reg = published(tmp_path, archive, n=1)
+    assert vic.verify(repo, registry=reg).checked == 1
+    with pytest.raises(InvalidArgumentError, match="no cube published by virtual-geotiff in group elsewhere"):
+        vic.verify(repo, registry=reg, group="elsewhere")

@@ -11,9 +11,10 @@ from typing import Any
 import icechunk as ic
 
 from .._sync import run_sync
+from ..errors import InvalidArgumentError
 from ..headers import check_concurrency
 from ..sources import SourceStamp
-from .stamps import _etag_for, _round_up, read_sources
+from .stamps import SOURCES_GROUP, _etag_for, _round_up, has_sources, read_sources
 
 #: Concurrent HEAD requests in ``verify`` (and when stamps are fetched for ``publish``).
 DEFAULT_CONCURRENCY = 64
@@ -67,6 +68,10 @@ def verify(target: Any, *, registry: Any, branch: str = "main", snapshot_id: str
                    else target.readonly_session(branch=branch))
     else:
         session = target
+    if not has_sources(session, group):
+        raise InvalidArgumentError(
+            f"no cube published by virtual-geotiff in group {group or '/'} (no {SOURCES_GROUP} table): nothing to "
+            "verify; pass group= for a cube published into a subgroup")
     published = read_sources(session, group)
     heads = run_sync(_head_all(list(published), registry, concurrency))
     drifted = []

@@ -394,7 +394,11 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
                 raise InvalidArgumentError(f"append: {name!r} differs from the published one; appended steps "
                                            "must share the grid (x/y and other coordinates)")
     if along:
+        # xarray's append rewrites the group's attributes with the (empty) ones of the dataset it is given:
+        # keep the published ones (CF ``coordinates``, the store's ``virtual_geotiff`` description).
+        group_attrs = dict(zarr.open_group(store, path=g or None, mode="r", zarr_format=3).attrs)
         xr.Dataset(along).to_zarr(store, group=g or None, zarr_format=3, consolidated=False, append_dim=dim)
+        zarr.open_group(store, path=g or None, mode="a", zarr_format=3).attrs.put(group_attrs)
     written = _write_refs(store, g, virtual, refs, stamps, offsets)
     for name, meta in new_meta.items():
         if under[name] is not meta:

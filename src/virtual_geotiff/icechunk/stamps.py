@@ -81,6 +81,12 @@ def _write_sources(store: Any, group: str | None, stamps: Sequence[SourceStamp],
         arr[:] = values
 
 
+def has_sources(session_or_store: Any, group: str | None = None) -> bool:
+    """Whether ``group`` holds a published cube's per-file table."""
+    store = getattr(session_or_store, "store", session_or_store)
+    return _sources_path(group) in zarr.open_group(store, mode="r", zarr_format=3)
+
+
 def read_sources(session_or_store: Any, group: str | None = None) -> dict[str, SourceStamp]:
     """The per-file table a publish/append stored: ``{url: SourceStamp}`` (checksums as stored)."""
     store = getattr(session_or_store, "store", session_or_store)
