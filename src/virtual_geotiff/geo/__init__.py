@@ -14,13 +14,20 @@ One module per job, all pure functions over ``IfdInfo``/``GeoTags`` (no I/O):
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import UnsupportedTiffError
 from .crs import crs_code, crs_from_geotags, vertical_crs_from_geokeys
 from .transform import GeorefStatus, GeoTransform, gcp_note, georef_status, georeferencing, geotransform
 
-__all__ = ["IfdGeoref", "georeference"]
+__all__ = ["GeoreferencingWarning", "IfdGeoref", "georeference"]
+
+
+class GeoreferencingWarning(UserWarning):
+    """GeoKeys that cannot be read exactly: the pixels are still exposed, without the CRS (or with the local CRS
+    GDAL reports), and ``georef_status``/``georef_note`` say what was lost. The message names the key."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +54,13 @@ class IfdGeoref:
 
 
 def georeference(ifd: Any, where: str = "") -> IfdGeoref:
-    """Georeferencing of ``ifd`` (an ``IfdInfo``); raises ``UnsupportedTiffError`` on uninterpretable keys."""
+    """Georeferencing of ``ifd`` (an ``IfdInfo``).
+
+    A georeferencing problem never blocks the pixels: GeoKeys that cannot be interpreted give no CRS (status
+    ``transform-only`` or ``none``), keys GDAL reads only lossily (a projection PROJ cannot express, a
+    user-defined model without an ESRI PE string) give the local CRS GDAL reports; both set ``note`` and
+    emit a ``GeoreferencingWarning`` naming the key.
+    """
     geo = ifd.geo
     ref = georeferencing(geo)
     note = None
@@ -56,7 +69,15 @@ def georeference(ifd: Any, where: str = "") -> IfdGeoref:
         return IfdGeoref(crs=None, crs_code=None, vertical_crs=None, transform=None, point_transform=None,
                          pixel_is_point=ref.pixel_is_point, gcp_count=ref.gcp_count, status="none",
                          note=gcp_note(ref.gcp_count))
-    crs, code, vertical = _crs_of(geo, where) if geo.geo_keys else (None, None, None)
+    crs, code, vertical = None, None, None
+    if geo.geo_keys:
+        try:
+            crs, code, vertical, note = _crs_of(geo, where)
+        except UnsupportedTiffError as exc:
+            note = f"no CRS: {exc}"
+    if note:
+        warnings.warn(f"{where}: {note}" if where and where not in note else note, GeoreferencingWarning,
+                      stacklevel=2)
     point_transform = (geotransform(geo, point_geo_ignore=True)
                        if ref.pixel_is_point and ref.transform is not None else None)
     status = georef_status(ref.transform, crs is not None)
@@ -71,21 +92,23 @@ _CRS_CACHE = threading.local()
 _CRS_CACHE_SIZE = 256
 
 
-def _crs_of(geo: Any, where: str) -> tuple[Any, str | None, Any]:
-    """``(crs, crs_code, vertical_crs)`` of ``geo``'s GeoKeys, computed once per distinct key set and thread."""
+def _crs_of(geo: Any, where: str) -> tuple[Any, str | None, Any, str | None]:
+    """``(crs, crs_code, vertical_crs, note)`` of ``geo``'s GeoKeys, computed once per distinct key set and
+    thread (``note`` says what was read lossily; uninterpretable keys raise ``UnsupportedTiffError``)."""
     key = (geo.key_directory, geo.double_params, repr(sorted(geo.geo_keys.items())))
     cache = getattr(_CRS_CACHE, "entries", None)
     if cache is None:
         cache = _CRS_CACHE.entries = {}
     hit = cache.get(key)
     if hit is None:
-        crs = crs_from_geotags(geo, where=where)
+        notes: list[str] = []
+        crs = crs_from_geotags(geo, where=where, notes=notes)  # errors are not cached: they name the file
         vertical = None
         if crs is not None and not (crs.is_compound or len(crs.axis_info) == 3):
             vertical = vertical_crs_from_geokeys(geo.geo_keys, where=where)
         if len(cache) >= _CRS_CACHE_SIZE:
             cache.clear()
-        hit = cache[key] = (crs, crs_code(crs) if crs is not None else None, vertical)
+        hit = cache[key] = (crs, crs_code(crs) if crs is not None else None, vertical, "; ".join(notes) or None)
     return hit
 
 

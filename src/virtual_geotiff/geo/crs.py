@@ -239,6 +239,15 @@ _METHODS: dict[int, tuple[str, int | None, list]] = {
     CT_SINUSOIDAL: ("Sinusoidal", None, _LON_ONLY),
     CT_VAN_DER_GRINTEN: ("Van Der Grinten", None, _LON_ONLY),
     CT_CYLINDRICAL_EQUAL_AREA: ("Lambert Cylindrical Equal Area", 9835, _CEA),
+    # GDAL's SetLOM (libgeotiff reads the centre keys first, as for Hotine); PROJ's labrd
+    CT_OBLIQUE_MERCATOR_LABORDE: ("Laborde Oblique Mercator", 9813, [
+        (8811, _CENTER_FIRST_LAT, 0.0, _ANGLE),
+        (8812, _CENTER_FIRST_LON, 0.0, _ANGLE),
+        (8813, ("proj_azimuth_angle",), 0.0, _ANGLE),
+        (8815, ("proj_scale_at_center", "proj_scale_at_nat_origin"), 1.0, _SCALE_UNIT),
+        (FE, _FALSE_E, 0.0, _LENGTH),
+        (FN, _FALSE_N, 0.0, _LENGTH),
+    ]),
 }
 
 _SUPPORTED_CT = frozenset(_METHODS) | {CT_MERCATOR, CT_POLAR_STEREOGRAPHIC, CT_EQUIRECTANGULAR, CT_OBLIQUE_MERCATOR,
@@ -464,14 +473,129 @@ def _prime_meridian(keys: Mapping[str, Any], angular: dict[str, Any] | None, nam
             "longitude": {"value": lon, "unit": angular or "degree"}}
 
 
-def _geographic_crs(keys: Mapping[str, Any], where: str) -> pyproj.CRS:
-    """The geographic (base) CRS described by the Geog* keys."""
+#: Keys that override parts of an EPSG geographic CRS in libgeotiff's GTIFGetDefn.
+_GCS_OVERRIDE_KEYS = ("geog_geodetic_datum", "geog_ellipsoid", "geog_semi_major_axis", "geog_semi_minor_axis",
+                      "geog_inv_flattening", "geog_prime_meridian")
+
+
+@functools.lru_cache(maxsize=64)
+def _is_dynamic(code: int) -> bool:
+    """GDAL's ``OGRSpatialReference::IsDynamic`` for EPSG ``code``: a dynamic datum, or a datum ensemble whose
+    first member is one (WGS 84, ETRS89, ...)."""
+    datum = pyproj.CRS.from_epsg(code).datum
+    if datum is None:
+        return False
+    doc = datum.to_json_dict()
+    if doc.get("type") == "DatumEnsemble":
+        members = doc.get("members") or []
+        ident = members[0].get("id", {}) if members else {}
+        if ident.get("authority") != "EPSG":
+            return False
+        try:
+            doc = pyproj.crs.Datum.from_epsg(ident["code"]).to_json_dict()
+        except CRSError:
+            return False
+    return doc.get("type") == "DynamicGeodeticReferenceFrame"
+
+
+def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: dict[str, Any] | None,
+                           where: str) -> pyproj.CRS:
+    """EPSG geographic ``crs`` with the datum, ellipsoid, axis and prime meridian keys applied in libgeotiff's
+    order (GTIFGetDefn): datum code -> its ellipsoid; ellipsoid code; semi-axes / inverse flattening values;
+    prime meridian code (its longitude key only when the code is user-defined)."""
+    doc = crs.to_json_dict()
+    doc.pop("id", None)
+    datum = doc.pop("datum", None) or doc.pop("datum_ensemble")
+    changed = False
+    datum_code = _code(keys, "geog_geodetic_datum")
+    if datum_code is not None and datum_code != USER_DEFINED:
+        try:
+            new = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
+        except CRSError:
+            raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
+        new.pop("$schema", None)
+        changed = changed or new != datum
+        datum = new
+    ellipsoid = dict(datum.get("ellipsoid") or {})
+    ell_code = _code(keys, "geog_ellipsoid")
+    if ell_code is not None and ell_code != USER_DEFINED:
+        try:
+            ellipsoid = pyproj.crs.Ellipsoid.from_epsg(ell_code).to_json_dict()
+        except CRSError:
+            raise _fail("geog_ellipsoid", ell_code, "not an ellipsoid code in the EPSG database", where) from None
+        ellipsoid.pop("$schema", None)
+    a, inv_f, b = (_float(keys, "geog_semi_major_axis"), _float(keys, "geog_inv_flattening"),
+                   _float(keys, "geog_semi_minor_axis"))
+    if a is not None or inv_f is not None or b is not None:
+        old_a, old_b = _semi_axes(ellipsoid)
+        major = a if a is not None and a > 0 else old_a
+        name = ellipsoid.get("name", "unknown")
+        if inv_f is not None:
+            ellipsoid = ({"name": name, "semi_major_axis": major, "inverse_flattening": inv_f} if inv_f
+                         else {"name": name, "radius": major})
+        else:
+            minor = b if b is not None and b > 0 else old_b
+            ellipsoid = ({"name": name, "semi_major_axis": major, "semi_minor_axis": minor} if minor != major
+                         else {"name": name, "radius": major})
+    if ellipsoid != datum.get("ellipsoid"):
+        changed = True
+        datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unknown"), "ellipsoid": ellipsoid,
+                 **({"prime_meridian": datum["prime_meridian"]} if "prime_meridian" in datum else {})}
+    pm_code = _code(keys, "geog_prime_meridian")
+    if pm_code is not None:
+        pm = _prime_meridian(keys, angular, {}, where)
+        current = datum.get("prime_meridian")
+        if pm != current and not (pm is None and current is None):
+            if datum.get("type") == "DatumEnsemble":
+                datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unknown"),
+                         "ellipsoid": datum.get("ellipsoid")}
+            if pm is None:
+                datum.pop("prime_meridian", None)
+            else:
+                datum["prime_meridian"] = pm
+            changed = True
+    if not changed:
+        return _with_cs_unit(crs, angular)
+    doc["datum_ensemble" if datum.get("type") == "DatumEnsemble" else "datum"] = datum
+    try:
+        return _with_cs_unit(pyproj.CRS.from_json_dict(doc), angular)
+    except CRSError as exc:
+        raise _fail("geographic_type", keys.get("geographic_type", "absent"),
+                    f"PROJ rejects the geographic CRS with its overriding keys ({exc})", where) from None
+
+
+def _semi_axes(ellipsoid: Mapping[str, Any]) -> tuple[float, float]:
+    """``(a, b)`` in metres of a PROJJSON ellipsoid (EPSG ellipsoids state them in metres)."""
+
+    def value(v: Any) -> float:
+        return float(v["value"]) if isinstance(v, dict) else float(v)
+
+    if "radius" in ellipsoid:
+        r = value(ellipsoid["radius"])
+        return r, r
+    a = value(ellipsoid["semi_major_axis"])
+    if "semi_minor_axis" in ellipsoid:
+        return a, value(ellipsoid["semi_minor_axis"])
+    inv_f = value(ellipsoid.get("inverse_flattening", 0.0))
+    return a, (a * (1 - 1 / inv_f) if inv_f else a)
+
+
+def _geographic_crs(keys: Mapping[str, Any], where: str, model: int | None = MODEL_GEOGRAPHIC) -> pyproj.CRS:
+    """The geographic (base) CRS described by the Geog* keys, with GDAL's precedence between an EPSG code and
+    the keys that override its parts."""
     angular = _angular_unit(keys, where)
     code = _code(keys, "geographic_type")
     if code is not None and code != USER_DEFINED:
         crs = _from_epsg(code, "geographic_type", where)
         if not crs.is_geographic:
             raise _fail("geographic_type", code, f"EPSG:{code} is a {crs.type_name}, not a geographic CRS", where)
+        if model == MODEL_GEOGRAPHIC and _is_dynamic(code):
+            # GDAL >= 3.5 reports a dynamic EPSG geographic CRS (WGS 84 ...) as the registry defines it, whatever
+            # datum, ellipsoid, prime meridian or unit keys follow it
+            return crs
+        if any(_code(keys, k) is not None if not k.startswith("geog_s") and not k.startswith("geog_i")
+               else _float(keys, k) is not None for k in _GCS_OVERRIDE_KEYS):
+            return _overridden_geographic(crs, keys, angular, where)
         return _with_cs_unit(crs, angular)
     if (code is None and _code(keys, "geog_geodetic_datum") is None and _code(keys, "geog_ellipsoid") is None
             and keys.get("geog_semi_major_axis") is None):
@@ -597,15 +721,70 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
     return {"type": "Conversion", "name": "unknown", "method": method_doc, "parameters": params}
 
 
-def _projected_crs(keys: Mapping[str, Any], where: str) -> pyproj.CRS:
+#: Keys whose presence makes GDAL build an EPSG projected CRS from libgeotiff's normalised definition (the
+#: user keys overriding the code's parts) instead of importing the code as is (GTIFGetOGISDefnAsOSR).
+_PCS_OVERRIDE_KEYS = ("geographic_type", "geog_geodetic_datum", "geog_ellipsoid")
+
+
+def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, Any] | None,
+                        where: str) -> pyproj.CRS:
+    """EPSG ``code``, with the geographic keys that override its base CRS applied as GDAL applies them."""
+    crs = _from_epsg(code, "projected_type", where)
+    if not crs.is_projected:
+        raise _fail("projected_type", code, f"EPSG:{code} is a {crs.type_name}, not a projected CRS", where)
+    if not any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS):
+        return _with_cs_unit(crs, linear)
+    gcs = _code(keys, "geographic_type")
+    if gcs is not None and gcs != USER_DEFINED:
+        base = _from_epsg(gcs, "geographic_type", where)
+    else:
+        base = crs.geodetic_crs
+    new_base = _overridden_geographic(base, keys, None, where)
+    if new_base.equals(crs.geodetic_crs):
+        return _with_cs_unit(crs, linear)
+    doc = crs.to_json_dict()
+    base_doc = new_base.to_json_dict()
+    base_doc.pop("$schema", None)
+    doc["base_crs"] = base_doc
+    return _with_cs_unit(pyproj.CRS.from_json_dict(doc), linear)
+
+
+def _local_cs(name: str, unit: dict[str, Any] | None) -> pyproj.CRS:
+    """GDAL's ``LOCAL_CS`` (an engineering CRS) for keys that name no usable projection or model."""
+    if unit is None:
+        unit_wkt = 'UNIT["unknown",1]'
+    else:
+        ident = unit.get("id")
+        auth = f',AUTHORITY["{ident["authority"]}","{ident["code"]}"]' if isinstance(ident, dict) else ""
+        unit_wkt = f'UNIT["{_wkt_text(unit["name"])}",{unit["conversion_factor"]!r}{auth}]'
+    return pyproj.CRS.from_wkt(f'LOCAL_CS["{_wkt_text(name)}",{unit_wkt},AXIS["Easting",EAST],AXIS["Northing",NORTH]]')
+
+
+def _wkt_text(text: str) -> str:
+    return text.replace('"', '""')
+
+
+def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None = None) -> pyproj.CRS:
     linear = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where)
     code = _code(keys, "projected_type")
     if code is not None and code != USER_DEFINED:
-        crs = _from_epsg(code, "projected_type", where)
-        if not crs.is_projected:
-            raise _fail("projected_type", code, f"EPSG:{code} is a {crs.type_name}, not a projected CRS", where)
-        return _with_cs_unit(crs, linear)
-    base = _geographic_crs(keys, where)
+        return _epsg_projected_crs(code, keys, linear, where)
+    ct = _code(keys, "proj_coord_trans")
+    projection = _code(keys, "projection")
+    if (projection is None or projection == USER_DEFINED) and (ct is None or ct not in _SUPPORTED_CT):
+        # GDAL: a projected model whose projection cannot be built becomes a LOCAL_CS named after the
+        # PCS (or GT) citation, in the linear unit (metre by default)
+        name = keys.get("proj_citation") or keys.get("citation") or "unnamed"
+        if ct is not None and notes is not None:
+            notes.append(f"{key_label('proj_coord_trans')}={ct} ({_CT_NAMES.get(ct, 'unknown method')}) "
+                         f"{'cannot be mapped to a PROJ method' if ct in _CT_NAMES else 'is not a GeoTIFF method'}"
+                         ": the CRS is the local (engineering) CRS GDAL reports for it, without the projection")
+        elif notes is not None:
+            notes.append(f"the projected CRS names no projection ({key_label('projection')} / "
+                         f"{key_label('proj_coord_trans')} absent): the CRS is the local (engineering) CRS GDAL "
+                         "reports for it")
+        return _local_cs(str(name), linear or _unit_json(_units("linear")[9001], "LinearUnit"))
+    base = _geographic_crs(keys, where, MODEL_PROJECTED)
     base_doc = base.to_json_dict()
     base_doc.pop("$schema", None)
     base_axes = base_doc.get("coordinate_system", {}).get("axis", [])
@@ -617,6 +796,8 @@ def _projected_crs(keys: Mapping[str, Any], where: str) -> pyproj.CRS:
         {"name": "Easting", "abbreviation": "E", "direction": "east", "unit": unit},
         {"name": "Northing", "abbreviation": "N", "direction": "north", "unit": unit},
     ]
+    if ct == CT_TRANSV_MERCATOR_SOUTH_ORIENTED:  # GDAL's SetTMSO: axes pointing west and south
+        axes[0]["direction"], axes[1]["direction"] = "west", "south"
     if north_pole is not None:  # GDAL's SetPS: PROJ's polar Cartesian CS, as in EPSG:3995 / EPSG:3031
         toward = "south" if north_pole else "north"
         axes[0].update(direction=toward, meridian={"longitude": 90})
@@ -657,34 +838,67 @@ _LOCAL_METRE = ('LOCAL_CS["unnamed",UNIT["metre",1,AUTHORITY["EPSG","9001"]],'
                 'AXIS["Easting",EAST],AXIS["Northing",NORTH]]')
 
 
-def crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "", compound: bool = False) -> pyproj.CRS | None:
+def crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "", compound: bool = False,
+                     notes: list[str] | None = None) -> pyproj.CRS | None:
     """The CRS the GeoKeys describe, or None when they describe none.
 
     ``where`` names the file/IFD in error messages. With ``compound=True`` a vertical CRS
     (``VerticalCSTypeGeoKey``) is combined into a ``CompoundCRS``; by default only the horizontal CRS is
-    returned, as GDAL and rasterio report it.
+    returned, as GDAL and rasterio report it. ``notes`` collects what was read lossily, as GDAL reads it
+    (a projection PROJ cannot express becomes a local CRS).
     """
     if not keys:
         return None
     try:
-        return _crs_from_geokeys(keys, where, compound)
+        return _crs_from_geokeys(keys, where, compound, notes)
     except UnsupportedTiffError as exc:
         if where and where not in str(exc):
             raise UnsupportedTiffError(f"{where}: {exc}") from None
         raise
 
 
-def _crs_from_geokeys(keys: Mapping[str, Any], where: str, compound: bool) -> pyproj.CRS | None:
+ESRI_PE_PREFIX = "ESRI PE String = "
+
+
+def _user_model_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None) -> pyproj.CRS:
+    """GDAL's reading of a model type that is neither projected, geographic nor geocentric (32767 = user-defined,
+    as ESRI software and GEOS satellite products write it): the WKT of an ``ESRI PE String = ...``
+    PCSCitationGeoKey, else a LOCAL_CS named after GTCitationGeoKey (or GeogCitationGeoKey)."""
+    citation = keys.get("proj_citation")
+    if isinstance(citation, str) and ESRI_PE_PREFIX in citation:
+        wkt = citation[citation.index(ESRI_PE_PREFIX) + len(ESRI_PE_PREFIX):].strip().rstrip("|")
+        try:
+            return pyproj.CRS.from_wkt(wkt)
+        except CRSError as exc:
+            raise _fail("proj_citation", wkt[:80] + ("..." if len(wkt) > 80 else ""),
+                        f"the ESRI PE string is not a WKT that PROJ reads ({exc})", where) from None
+    name = keys.get("citation") or keys.get("geog_citation") or "unnamed"
+    if notes is not None:
+        notes.append(f"{key_label('model_type')}={keys.get('model_type')} is not a projected, geographic or "
+                     "geocentric model and no ESRI PE string (PCSCitationGeoKey) defines the CRS: the CRS is the "
+                     "local (engineering) CRS GDAL reports for it")
+    code = _code(keys, "proj_linear_units")
+    unit = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where) if code not in (
+        None, USER_DEFINED) else None
+    return _local_cs(str(name), unit)
+
+
+def _crs_from_geokeys(keys: Mapping[str, Any], where: str, compound: bool,
+                      notes: list[str] | None = None) -> pyproj.CRS | None:
     mtype = model_type(keys)
+    pcs = _code(keys, "projected_type")
+    if mtype == USER_DEFINED and pcs is not None and pcs != USER_DEFINED:
+        mtype = MODEL_PROJECTED  # GDAL ticket #3019: a user-defined model with an EPSG projected CRS
     if mtype is None:
         horizontal = None
     elif mtype == MODEL_PROJECTED:
-        if _code(keys, "projected_type") is None and _code(keys, "projection") is None and \
-                _code(keys, "proj_coord_trans") is None:
+        if pcs is None and _code(keys, "projection") is None and _code(keys, "proj_coord_trans") is None:
             # GDAL reads a projected model without any projection as an unnamed local (engineering) CRS
             horizontal = pyproj.CRS.from_wkt(_LOCAL_METRE)
         else:
-            horizontal = _projected_crs(keys, where)
+            horizontal = _projected_crs(keys, where, notes)
+    elif mtype not in (MODEL_GEOGRAPHIC, MODEL_GEOCENTRIC):
+        horizontal = _user_model_crs(keys, where, notes)
     elif mtype == MODEL_GEOGRAPHIC:
         pcs = _code(keys, "projected_type")
         if _code(keys, "geographic_type") is None and pcs is not None and pcs != USER_DEFINED:
@@ -698,9 +912,6 @@ def _crs_from_geokeys(keys: Mapping[str, Any], where: str, compound: bool) -> py
             raise _fail("model_type", mtype, "a geocentric model needs an EPSG code in GeographicTypeGeoKey "
                         "(2048); user-defined geocentric CRSs are not supported", where)
         horizontal = _from_epsg(code, "geographic_type", where)
-    else:
-        raise _fail("model_type", mtype, "unknown model type (expected 1 projected, 2 geographic or "
-                    "3 geocentric)", where)
     if not compound:
         return horizontal
     vertical = vertical_crs_from_geokeys(keys, where=where)
@@ -832,7 +1043,7 @@ def _user_defined_datum(keys: Mapping[str, Any], crs: pyproj.CRS) -> bool:
     return crs.is_geographic or crs.is_projected
 
 
-def crs_from_geotags(geo: Any, *, where: str = "") -> pyproj.CRS | None:
+def crs_from_geotags(geo: Any, *, where: str = "", notes: list[str] | None = None) -> pyproj.CRS | None:
     """The CRS of one IFD's ``GeoTags`` exactly as GDAL (and so rasterio) reports it by default.
 
     On top of ``crs_from_geokeys``: ``GeogTOWGS84GeoKey`` binds a user-defined datum to WGS 84 (GDAL
@@ -846,7 +1057,7 @@ def crs_from_geotags(geo: Any, *, where: str = "") -> pyproj.CRS | None:
     if isinstance(angle, tuple) and angle:
         keys["proj_rectified_grid_angle"] = angle[0]
     compound = minor is not None and minor >= 1
-    crs = crs_from_geokeys(keys, where=where, compound=False)
+    crs = crs_from_geokeys(keys, where=where, compound=False, notes=notes)
     if crs is None:
         return None
     towgs84 = raw.get(GEOG_TOWGS84)
