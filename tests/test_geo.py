@@ -26,9 +26,9 @@ from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from virtual_geotiff import UnsupportedTiffError, VirtualTIFF
+from virtual_geotiff import VirtualTIFF
 from virtual_geotiff._sync import run_sync
-from virtual_geotiff.geo import georeference
+from virtual_geotiff.geo import GeoreferencingWarning, georeference
 from virtual_geotiff.geo.attrs import (
     GdalMetadataWarning,
     NodataWarning,
@@ -567,25 +567,26 @@ def test_gcps_are_reported_not_interpolated(tmp_path):
 @pytest.mark.parametrize(
     ("keys", "doubles", "label"),
     [
-        ([(1024, 0, 1, 1), (1025, 0, 1, 1), (3072, 0, 1, 12345)], None, "ProjectedCSTypeGeoKey (3072)=12345"),
         ([(1024, 0, 1, 2), (2048, 0, 1, 9999)], None, "GeographicTypeGeoKey (2048)=9999"),
-        ([(1024, 0, 1, 1), (3072, 0, 1, 32767), (2048, 0, 1, 4326), (3075, 0, 1, 2)], None,
-         "ProjCoordTransGeoKey (3075)=2"),
-        ([(1024, 0, 1, 1), (3072, 0, 1, 32767), (2048, 0, 1, 4326)], None, "ProjectedCSTypeGeoKey (3072)=32767"),
         ([(1024, 0, 1, 2), (2048, 0, 1, 32767), (2050, 0, 1, 32767)], None, "GeogGeodeticDatumGeoKey (2050)"),
-        ([(1024, 0, 1, 1), (3072, 0, 1, 32633), (3076, 0, 1, 4242)], None, "ProjLinearUnitsGeoKey (3076)=4242"),
-        ([(1024, 0, 1, 7), (3072, 0, 1, 32633)], None, "GTModelTypeGeoKey (1024)=7"),
-        ([(1024, 0, 1, 1), (3072, 0, 1, 32767), (2048, 0, 1, 4326), (3075, 0, 1, 3)], None,
-         "ProjCoordTransGeoKey (3075)=3"),
+        ([(1024, 0, 1, 3), (2048, 0, 1, 32767)], None, "GTModelTypeGeoKey (1024)=3"),
     ],
-    ids=["unknown-pcs", "unknown-gcs", "alaska-modified-tm", "user-pcs-without-projection",
-         "user-datum-without-ellipsoid", "unknown-unit", "unknown-model", "hotine-without-grid-angle"],
+    ids=["unknown-gcs", "user-datum-without-ellipsoid", "user-geocentric"],
 )
-def test_uninterpretable_keys_raise_naming_the_key(tmp_path, keys, doubles, label):
+def test_uninterpretable_keys_warn_naming_the_key_and_keep_the_pixels(tmp_path, keys, doubles, label):
+    """GDAL invents a WGS 84 ellipsoid for these ("unretrievable - using WGS84"); we give no CRS, never a guess,
+    but the pixels, the transform and the x/y coordinates are all there."""
     path = tmp_path / "bad.tif"
     write_tags(path, scale=[1, 1, 0], tie=TIE, keys=keys, doubles=doubles)
-    with pytest.raises(UnsupportedTiffError, match=label.replace("(", r"\(").replace(")", r"\)")):
-        VirtualTIFF()(url=url(path), registry=registry())
+    with pytest.warns(GeoreferencingWarning, match=label.replace("(", r"\(").replace(")", r"\)")):
+        ds = open_virtual(path)
+    attrs = ds["0"].attrs
+    assert attrs["georef_status"] == "transform-only"
+    assert label in attrs["georef_note"]
+    np.testing.assert_array_equal(ds["0"].values, tifffile.imread(path))
+    with rasterio.open(path) as src:
+        assert_transform(ds.rio.transform(), src.transform)
+    assert "crs_wkt" not in ds.spatial_ref.attrs
 
 
 # ------------------------------------------------------------------------------------------------- pure functions

@@ -458,18 +458,19 @@ def _prime_meridian(keys: Mapping[str, Any], angular: dict[str, Any] | None, nam
     code = _code(keys, "geog_prime_meridian")
     if code is not None and code != USER_DEFINED:
         try:
-            pm = pyproj.crs.PrimeMeridian.from_epsg(code).to_json_dict()
+            pm = pyproj.crs.PrimeMeridian.from_epsg(code)
         except CRSError:
             raise _fail("geog_prime_meridian", code, "not a prime meridian code in the EPSG database", where) from None
-        pm.pop("$schema", None)
-        return pm
+        # in degrees, as GDAL states it (PROJ compares a grad-valued Paris meridian unequal to GDAL's otherwise)
+        degrees = pm.longitude * pm.unit_conversion_factor / _factor("degree")
+        return {"name": pm.name, "longitude": degrees}
     lon = _float(keys, "geog_prime_meridian_long")
     if lon is None or lon == 0:
         if code == USER_DEFINED and lon is None:
             raise _fail("geog_prime_meridian", code, "a user-defined prime meridian needs "
                         "GeogPrimeMeridianLongGeoKey (2061)", where)
         return None
-    return {"name": names.get("primem") or "unknown",
+    return {"name": names.get("primem") or "unnamed",
             "longitude": {"value": lon, "unit": angular or "degree"}}
 
 
@@ -682,8 +683,8 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
         params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
     elif ct in (CT_OBLIQUE_MERCATOR, CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER):
         if keys.get("proj_rectified_grid_angle") is None:
-            raise _fail("proj_coord_trans", ct, "Hotine Oblique Mercator without ProjRectifiedGridAngleGeoKey "
-                        "(3096) is ambiguous", where)
+            # libgeotiff's default for an absent ProjRectifiedGridAngleGeoKey (GDAL's SetHOM gets 90 degrees)
+            keys = {**keys, "proj_rectified_grid_angle": 90.0 / (_factor(angular) / _factor("degree"))}
         variant_b = ct == CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER
         method, method_code = (("Hotine Oblique Mercator (variant B)", 9815) if variant_b
                                else ("Hotine Oblique Mercator (variant A)", 9812))
@@ -735,10 +736,8 @@ def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, An
     if not any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS):
         return _with_cs_unit(crs, linear)
     gcs = _code(keys, "geographic_type")
-    if gcs is not None and gcs != USER_DEFINED:
-        base = _from_epsg(gcs, "geographic_type", where)
-    else:
-        base = crs.geodetic_crs
+    user_gcs = gcs is None or gcs == USER_DEFINED
+    base = crs.geodetic_crs if user_gcs else _from_epsg(gcs, "geographic_type", where)
     new_base = _overridden_geographic(base, keys, None, where)
     if new_base.equals(crs.geodetic_crs):
         return _with_cs_unit(crs, linear)
@@ -765,10 +764,29 @@ def _wkt_text(text: str) -> str:
 
 
 def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None = None) -> pyproj.CRS:
+    notes = [] if notes is None else notes
+    unit_code = _code(keys, "proj_linear_units")
+    if unit_code is not None and unit_code != USER_DEFINED and unit_code not in _units("linear"):
+        # libgeotiff ignores a unit code it does not know (GDAL then keeps the CRS's own unit)
+        notes.append(f"{key_label('proj_linear_units')}={unit_code} is not an EPSG linear unit; it is ignored, as "
+                     "GDAL ignores it")
+        keys = {k: v for k, v in keys.items() if k != "proj_linear_units"}
     linear = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where)
     code = _code(keys, "projected_type")
     if code is not None and code != USER_DEFINED:
-        return _epsg_projected_crs(code, keys, linear, where)
+        try:
+            return _epsg_projected_crs(code, keys, linear, where)
+        except UnsupportedTiffError:
+            if _code(keys, "proj_coord_trans") is not None or _code(keys, "projection") is not None:
+                raise
+            try:
+                pyproj.CRS.from_epsg(code)
+            except CRSError:
+                # GDAL: an unknown projected CRS code leaves an unnamed LOCAL_CS
+                notes.append(f"{key_label('projected_type')}={code} is not a CRS code in the EPSG database of PROJ "
+                             f"{pyproj.proj_version_str}: the CRS is the local (engineering) CRS GDAL reports")
+                return _local_cs("unnamed", linear or _unit_json(_units("linear")[9001], "LinearUnit"))
+            raise
     ct = _code(keys, "proj_coord_trans")
     projection = _code(keys, "projection")
     if (projection is None or projection == USER_DEFINED) and (ct is None or ct not in _SUPPORTED_CT):
