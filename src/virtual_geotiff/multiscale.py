@@ -57,7 +57,7 @@ from .tiff.tags import Photometric
 
 #: Name of the image array inside every level (what ``VirtualTIFF(ifd=0)`` calls the full-resolution image).
 IMAGE = "0"
-#: Name of the mask array next to it.
+#: Name of the mask array next to it (the same in every layout).
 MASK = "mask"
 #: Suffix GDAL gives external overview files.
 SIDECAR_SUFFIX = ".ovr"
@@ -146,6 +146,15 @@ def pyramid_levels(header: TiffHeader, sidecar: TiffHeader | None = None) -> lis
     return levels
 
 
+def level_of(header: TiffHeader, ifd: IfdInfo) -> Level | None:
+    """The level ``ifd`` is in its own file (IFD 0 or one of its overviews, with the mask GDAL pairs with it),
+    or None for other pages and for mask IFDs."""
+    for level in pyramid_levels(header):
+        if level.ifd is ifd:
+            return level
+    return None
+
+
 def select_overview(levels: list[Level], overview_level: int, url: str) -> Level:
     """Level ``overview_level + 1`` (rasterio numbering: 0 is the first overview), or a clear error."""
     overviews = len(levels) - 1
@@ -206,8 +215,9 @@ def with_dataset_metadata(ifd: IfdInfo, main: IfdInfo) -> IfdInfo:
 
 
 
-def mask_array(level: Level, limits: Limits) -> tuple[ManifestArray, CodecPlan]:
-    """The ``mask`` array of ``level``: GDAL's 0/255 values, georeferenced like the image."""
+def mask_array(level: Level, limits: Limits, image: str = IMAGE) -> tuple[ManifestArray, CodecPlan]:
+    """The ``mask`` array of ``level``: GDAL's 0/255 values, georeferenced like the image (named by
+    ``mask_of``)."""
     from .parser import ifd_attributes, plan_ifd
 
     mask = level.mask
@@ -220,6 +230,7 @@ def mask_array(level: Level, limits: Limits) -> tuple[ManifestArray, CodecPlan]:
                               grid_mapping=True)
     attrs.pop("georef_note", None)
     attrs.update(MASK_ATTRIBUTES)
+    attrs["mask_of"] = image
     return manifest_array(level.header.url, layout, plan, fill_value=0, attributes=attrs), plan
 
 
