@@ -26,7 +26,7 @@ from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from virtual_geotiff import VirtualTIFF
+from virtual_geotiff import ScaleOffsetWarning, VirtualTIFF, read_masked
 from virtual_geotiff._sync import run_sync
 from virtual_geotiff.geo import GeoreferencingWarning, georeference
 from virtual_geotiff.geo.attrs import (
@@ -285,15 +285,24 @@ def test_scale_offset_descriptions_units(tmp_path):
     assert np.isnan(ds["0"].values[1, 0, 0])
 
 
-def test_band_scales_that_differ_are_not_applied(tmp_path):
+def test_band_scales_that_differ_warn_and_read_masked_applies_them(tmp_path):
     path = tmp_path / "scales.tif"
-    write_geotiff(path, dtype="int16", count=2, data=np.ones((2, 5, 7), "int16"))
+    data = np.arange(70, dtype="int16").reshape(2, 5, 7)
+    write_geotiff(path, dtype="int16", count=2, data=data, nodata=5)
     with rasterio.open(path, "r+") as dst:
-        dst.scales = (1.0, 2.0)
-    ds = open_virtual(path)
-    assert ds["0"].dtype == np.int16
-    assert ds["0"].attrs["scales"] == [1.0, 2.0] and ds["0"].attrs["offsets"] == [0.0, 0.0]
+        dst.scales = (0.0001, 0.001)
+        dst.offsets = (1000.0, 2000.0)
+    with pytest.warns(ScaleOffsetWarning, match=r"IFD 0 of file://.*different scales \[0.0001, 0.001\]"):
+        store = VirtualTIFF()(url=url(path), registry=registry())
+    ds = xr.open_zarr(store, zarr_format=3, consolidated=False)
+    assert ds["0"].attrs["scales"] == [0.0001, 0.001] and ds["0"].attrs["offsets"] == [1000.0, 2000.0]
     assert "scale_factor" not in ds["0"].attrs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rioxarray warns that the scales differ
+        ref = rioxarray.open_rasterio(path, masked=True, mask_and_scale=True)
+    got = read_masked(store, mask_and_scale=True)
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got.values, ref.values)
 
 
 def test_single_band_description(tmp_path):

@@ -21,16 +21,21 @@ from .errors import (
     VirtualGeoTiffError,
     VrtFormatError,
 )
+from .geo import GeoreferencingWarning
+from .geo.attrs import ScaleOffsetWarning
 from .limits import Limits
+from .masks import read_masked
 from .parser import VirtualTIFF
 from .vrt import VirtualVRT
 
 __all__ = [
     "FailedSourcesError",
+    "GeoreferencingWarning",
     "IncompatibleSourcesError",
     "InvalidArgumentError",
     "LimitExceededError",
     "Limits",
+    "ScaleOffsetWarning",
     "SourceReadError",
     "TiffFormatError",
     "UnsafeUrlError",
@@ -41,6 +46,7 @@ __all__ = [
     "VirtualVRT",
     "VrtFormatError",
     "__version__",
+    "read_masked",
     "use_default_decoders",
     "use_fast_decoders",
 ]

@@ -125,19 +125,20 @@ def ifd_attributes(ifd: IfdInfo, dtype: Any, shape: tuple[int, ...], georef: Ifd
     meta = parse_gdal_metadata(ifd.geo.gdal_metadata, where=loc)
     nodata = parse_nodata(ifd.geo.gdal_nodata, dtype, where=loc)
     attrs = raster_attributes(meta, nodata, dtype, shape, georef, grid_mapping=grid_mapping,
-                              has_crs_keys=bool(ifd.geo.geo_keys), georeferenced=ifd.geo.is_georeferenced)
+                              has_crs_keys=bool(ifd.geo.geo_keys), georeferenced=ifd.geo.is_georeferenced,
+                              where=loc)
     attrs.update(colour_attributes(ifd))
     return nodata, attrs
 
 
 def raster_attributes(meta: GdalMetadata, nodata: Any, dtype: Any, shape: tuple[int, ...], georef: IfdGeoref, *,
                       grid_mapping: bool = False, has_crs_keys: bool = False,
-                      georeferenced: bool = False) -> dict[str, Any]:
+                      georeferenced: bool = False, where: str = "") -> dict[str, Any]:
     """Attributes of one raster array from its GDAL metadata, nodata and georeferencing: the policy shared by
     TIFF IFDs (``ifd_attributes``) and GDAL VRTs (``virtual_geotiff.vrt``)."""
     dtype = np.dtype(dtype)
     bands = shape[0] if len(shape) == 3 else 1
-    attrs = metadata_attributes(meta, bands)
+    attrs = metadata_attributes(meta, bands, where=where)
     if nodata is not None:
         attrs["_FillValue"] = encode_fill_value_attr(nodata, dtype)
     if has_crs_keys or georef.transform is not None:

@@ -61,6 +61,12 @@ class GdalMetadataWarning(UserWarning):
     """A GDAL_METADATA tag that is not well-formed XML (ignored)."""
 
 
+class ScaleOffsetWarning(UserWarning):
+    """Bands with different SCALE/OFFSET: xarray's CF decoding takes one factor per variable, so the array keeps
+    raw values (lists in ``scales``/``offsets``); ``virtual_geotiff.read_masked(store, mask_and_scale=True)``
+    gives rioxarray's physical values."""
+
+
 # ---------------------------------------------------------------------------------------------- nodata
 
 
@@ -180,8 +186,11 @@ def _per_band(meta: GdalMetadata, key: str, bands: int) -> list[str | None]:
     return [meta.bands.get(i, {}).get(key) for i in range(bands)]
 
 
-def metadata_attributes(meta: GdalMetadata, bands: int) -> dict[str, Any]:
-    """Array attributes from GDAL metadata for an array of ``bands`` bands (1 for a ``(y, x)`` array)."""
+def metadata_attributes(meta: GdalMetadata, bands: int, *, where: str = "") -> dict[str, Any]:
+    """Array attributes from GDAL metadata for an array of ``bands`` bands (1 for a ``(y, x)`` array).
+
+    Bands whose scale/offset differ cannot be CF-decoded by xarray (one ``scale_factor`` per variable): they keep
+    ``scales``/``offsets`` lists and a ``ScaleOffsetWarning`` says so, never silently."""
     attrs: dict[str, Any] = {}
     for key, value in meta.dataset.items():
         if key not in RESERVED:
@@ -200,6 +209,12 @@ def metadata_attributes(meta: GdalMetadata, bands: int) -> dict[str, Any]:
         # CF decoding takes one factor per variable: bands that differ keep their lists, undecoded
         attrs["scales"] = scales
         attrs["offsets"] = offsets
+        loc = f"{where}: " if where else ""
+        warnings.warn(f"{loc}the bands have different scales {scales} / offsets {offsets}; xarray applies one "
+                      "scale_factor/add_offset per variable, so xr.open_zarr returns the raw values (see the "
+                      "`scales`/`offsets` attributes). virtual_geotiff.read_masked(store, mask_and_scale=True) "
+                      "returns rioxarray's physical values (open_rasterio(..., mask_and_scale=True))",
+                      ScaleOffsetWarning, stacklevel=3)
 
     for key, attr in (("DESCRIPTION", "long_name"), ("UNITTYPE", "units")):
         values = _per_band(meta, key, bands)
