@@ -412,15 +412,21 @@ def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, whe
         except CRSError:
             raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
         datum.pop("$schema", None)
-        if datum.get("type") == "DatumEnsemble":
-            return datum
+        ellipsoid = datum.get("ellipsoid") or {}
+        if _code(keys, "geog_ellipsoid") not in (None, USER_DEFINED):
+            ellipsoid = _ellipsoid(keys, names, where)
+        ellipsoid = _with_axis_keys(ellipsoid, keys)  # libgeotiff: ellipsoid keys override the datum's
         pm = _prime_meridian(keys, angular, names, where)
+        if ellipsoid != datum.get("ellipsoid") or (datum.get("type") == "DatumEnsemble" and pm is not None):
+            datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unnamed"), "ellipsoid": ellipsoid}
+        elif datum.get("type") == "DatumEnsemble":
+            return datum
         if pm is not None:
             datum["prime_meridian"] = pm
         return datum
     ellipsoid = _ellipsoid(keys, names, where)
-    datum_name = names.get("datum") or (f"Unknown based on {ellipsoid['name']} ellipsoid"
-                                        if ellipsoid.get("name") not in (None, "unknown") else "unknown")
+    # GDAL names the datum from the citation only (GDAL-written files say "Unknown based on X ellipsoid")
+    datum_name = names.get("datum") or "unnamed"
     datum = {"type": "GeodeticReferenceFrame", "name": datum_name, "ellipsoid": ellipsoid}
     pm = _prime_meridian(keys, angular, names, where)
     if pm is not None:
@@ -436,7 +442,7 @@ def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> di
         except CRSError:
             raise _fail("geog_ellipsoid", code, "not an ellipsoid code in the EPSG database", where) from None
         ell.pop("$schema", None)
-        return ell
+        return _with_axis_keys(ell, keys)
     a = _float(keys, "geog_semi_major_axis")
     if a is None or not a > 0:
         what = "geog_ellipsoid" if code is not None else "geog_geodetic_datum"
@@ -525,19 +531,7 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
         except CRSError:
             raise _fail("geog_ellipsoid", ell_code, "not an ellipsoid code in the EPSG database", where) from None
         ellipsoid.pop("$schema", None)
-    a, inv_f, b = (_float(keys, "geog_semi_major_axis"), _float(keys, "geog_inv_flattening"),
-                   _float(keys, "geog_semi_minor_axis"))
-    if a is not None or inv_f is not None or b is not None:
-        old_a, old_b = _semi_axes(ellipsoid)
-        major = a if a is not None and a > 0 else old_a
-        name = ellipsoid.get("name", "unknown")
-        if inv_f is not None:
-            ellipsoid = ({"name": name, "semi_major_axis": major, "inverse_flattening": inv_f} if inv_f
-                         else {"name": name, "radius": major})
-        else:
-            minor = b if b is not None and b > 0 else old_b
-            ellipsoid = ({"name": name, "semi_major_axis": major, "semi_minor_axis": minor} if minor != major
-                         else {"name": name, "radius": major})
+    ellipsoid = _with_axis_keys(ellipsoid, keys)
     if ellipsoid != datum.get("ellipsoid"):
         changed = True
         datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unknown"), "ellipsoid": ellipsoid,
@@ -563,6 +557,24 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
     except CRSError as exc:
         raise _fail("geographic_type", keys.get("geographic_type", "absent"),
                     f"PROJ rejects the geographic CRS with its overriding keys ({exc})", where) from None
+
+
+def _with_axis_keys(ellipsoid: dict[str, Any], keys: Mapping[str, Any]) -> dict[str, Any]:
+    """``ellipsoid`` with GeogSemiMajorAxis/SemiMinorAxis/InvFlattening keys applied (libgeotiff overrides the
+    ellipsoid's values with them, whatever its code)."""
+    a, inv_f, b = (_float(keys, "geog_semi_major_axis"), _float(keys, "geog_inv_flattening"),
+                   _float(keys, "geog_semi_minor_axis"))
+    if a is None and inv_f is None and b is None:
+        return ellipsoid
+    old_a, old_b = _semi_axes(ellipsoid)
+    major = a if a is not None and a > 0 else old_a
+    name = ellipsoid.get("name", "unknown")
+    if inv_f is not None:
+        return ({"name": name, "semi_major_axis": major, "inverse_flattening": inv_f} if inv_f
+                else {"name": name, "radius": major})
+    minor = b if b is not None and b > 0 else old_b
+    return ({"name": name, "semi_major_axis": major, "semi_minor_axis": minor} if minor != major
+            else {"name": name, "radius": major})
 
 
 def _semi_axes(ellipsoid: Mapping[str, Any]) -> tuple[float, float]:
@@ -597,7 +609,9 @@ def _geographic_crs(keys: Mapping[str, Any], where: str, model: int | None = MOD
         if any(_code(keys, k) is not None if not k.startswith("geog_s") and not k.startswith("geog_i")
                else _float(keys, k) is not None for k in _GCS_OVERRIDE_KEYS):
             return _overridden_geographic(crs, keys, angular, where)
-        return _with_cs_unit(crs, angular)
+        # the base of a projected CRS keeps degree axes: GDAL re-imports angular units other than the degree
+        # through WKT1, which states them on the prime meridian only
+        return _with_cs_unit(crs, angular) if model == MODEL_GEOGRAPHIC else crs
     if (code is None and _code(keys, "geog_geodetic_datum") is None and _code(keys, "geog_ellipsoid") is None
             and keys.get("geog_semi_major_axis") is None):
         raise _fail("geographic_type", keys.get("geographic_type", "absent"),
