@@ -31,7 +31,7 @@ from .errors import InvalidArgumentError
 
 __all__ = ["MASK", "read_masked"]
 
-#: Name of the GDAL internal mask array next to its image (every layout uses it).
+#: Name of the GDAL internal mask array next to its image (the same in every layout).
 MASK = "mask"
 
 _CF_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset")

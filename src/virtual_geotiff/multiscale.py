@@ -52,13 +52,12 @@ from .geo import SUBFILE_MASK, SUBFILE_REDUCED, IfdGeoref, georeference, rescale
 from .geo.attrs import PROJ_CONVENTION, SPATIAL_CONVENTION, crs_wkt, geozarr_attributes, parse_gdal_metadata
 from .limits import Limits
 from .manifest import manifest_array
+from .masks import MASK
 from .tiff.reader import IfdInfo, TiffHeader
 from .tiff.tags import Photometric
 
 #: Name of the image array inside every level (what ``VirtualTIFF(ifd=0)`` calls the full-resolution image).
 IMAGE = "0"
-#: Name of the mask array next to it (the same in every layout).
-MASK = "mask"
 #: Suffix GDAL gives external overview files.
 SIDECAR_SUFFIX = ".ovr"
 

@@ -59,6 +59,7 @@ from .geo.coords import coordinate_attrs, pixel_centers
 from .layout import ChunkLayout, check_chunks_in_object, plan_layout
 from .limits import Limits
 from .manifest import manifest_array, normalize_url
+from .masks import MASK
 from .readers import readable_by
 from .store import GeoManifestStore
 from .tiff.reader import IfdInfo, TiffHeader, read_tiff_header
@@ -378,14 +379,14 @@ class VirtualTIFF:
             if extra:
                 attrs["coordinates"] = "spatial_ref"
             if first in masks:
-                extra["mask"] = masks[first]
+                extra[MASK] = masks[first]
             return ManifestGroup(arrays={**arrays, **extra}, attributes=attrs)
         groups = {}
         for name, arr in arrays.items():
             extra = georef_arrays(georefs[name], arr.shape, memory, name, with_xy=with_xy)
             group_attrs = {"coordinates": "spatial_ref"} if extra else {}
             if name in masks:
-                extra["mask"] = masks[name]
+                extra[MASK] = masks[name]
             groups[name] = ManifestGroup(arrays={name: arr, **extra}, attributes=group_attrs)
         return ManifestGroup(groups=groups, attributes=attrs)
 
