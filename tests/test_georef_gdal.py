@@ -263,3 +263,56 @@ def test_gdal_written_overrides(tmp_path, crs):
                        crs=CRS.from_user_input(crs), transform=from_origin(0, 10, 0.5, 0.5)) as dst:
         dst.write(np.arange(35, dtype="int16").reshape(1, 5, 7))
     assert_like_rasterio(path)
+
+
+# ------------------------------------------------------------------------------------------------- libgeotiff's
+
+def _ascii(*items: tuple[int, str]) -> tuple[list[tuple[int, int, int, int]], str]:
+    """GeoAsciiParams entries for several ASCII keys, packed one after the other."""
+    entries, text = [], ""
+    for key, value in items:
+        entries.append((key, 34737, len(value) + 1, len(text)))
+        text += value + "|"
+    return entries, text
+
+
+_PM_ASCII = _ascii((1026, "Just An Example"), (2049, "Everest Ellipsoid Used."))
+_BLM_ASCII = _ascii((1026, "NAD27 / BLM 14N (ftUS)"), (2049, "NAD27"))
+_CASSINI_ASCII = _ascii((1026, "unnamed"),
+                        (2049, "GCS Name = unnamed ellipse|Datum = unknown|Ellipsoid = unnamed|Primem = Greenwich"))
+_NZMG_ASCII = _ascii((1026, "unknown"), (2049, "GCS Name = unknown|Primem = Greenwich"))
+
+#: Key sets of libgeotiff's test files (libgeotiff/test/data, as its listgeo test prints them).
+LIBGEOTIFF = {
+    "GeogPrimeMeridianGeoKey": ([(1024, 0, 1, 2), (2048, 0, 1, 32767), (2050, 0, 1, 32767), (2051, 0, 1, 8903),
+                                 (2052, 0, 1, 9001), (2054, 0, 1, 9102), (2056, 0, 1, 7016), (2057, 34736, 1, 0),
+                                 (2059, 34736, 1, 1), *_PM_ASCII[0]], [6377298.556, 300.8017], _PM_ASCII[1]),
+    "GeogGeodeticDatumGeoKey": ([(1024, 0, 1, 2), (2048, 0, 1, 32767), (2050, 0, 1, 6742), (2052, 0, 1, 9001),
+                                 (2054, 0, 1, 9102)], None, None),
+    "GeogAngularUnitsGeoKey_9114": ([(1024, 0, 1, 2), (2048, 0, 1, 32767), (2050, 0, 1, 6742), (2052, 0, 1, 9001),
+                                     (2054, 0, 1, 9114)], None, None),
+    "ProjLinearUnitsGeoKey_9036": ([(1024, 0, 1, 1), (2054, 0, 1, 9102), (3072, 0, 1, 32064), (3076, 0, 1, 9036),
+                                    *_BLM_ASCII[0]], None, _BLM_ASCII[1]),
+    "pcs_32064": ([(1024, 0, 1, 1), (2054, 0, 1, 9102), (3072, 0, 1, 32064), (3076, 0, 1, 9003), *_BLM_ASCII[0]],
+                  None, _BLM_ASCII[1]),
+    "cassini_soldner": ([(1024, 0, 1, 1), (2048, 0, 1, 32767), (2050, 0, 1, 32767), (2054, 0, 1, 9102),
+                         (2056, 0, 1, 32767), (2057, 34736, 1, 0), (2059, 34736, 1, 1), (2061, 34736, 1, 2),
+                         (3072, 0, 1, 32767), (3074, 0, 1, 32767), (3075, 0, 1, 18), (3076, 0, 1, 9001),
+                         (3080, 34736, 1, 3), (3081, 34736, 1, 4), (3082, 34736, 1, 5), (3083, 34736, 1, 6),
+                         *_CASSINI_ASCII[0]],
+                        [6378300.789, 293.46631553898, 0.0, 35.2120805555556, 31.7340969444444, 170251.555,
+                         126867.909], _CASSINI_ASCII[1]),
+    "new_zealand_mapping_grid": ([(1024, 0, 1, 1), (2048, 0, 1, 32767), (2050, 0, 1, 6272), (2054, 0, 1, 9102),
+                                  (2057, 34736, 1, 0), (2059, 34736, 1, 1), (2061, 34736, 1, 2), (3072, 0, 1, 32767),
+                                  (3074, 0, 1, 32767), (3075, 0, 1, 26), (3076, 0, 1, 9001), (3080, 34736, 1, 3),
+                                  (3081, 34736, 1, 4), (3082, 34736, 1, 5), (3083, 34736, 1, 6), *_NZMG_ASCII[0]],
+                                 [6378388.0, 297.0, 0.0, 173.0, -41.0, 2510000.0, 6023150.0], _NZMG_ASCII[1]),
+}
+
+
+@pytest.mark.parametrize("case", list(LIBGEOTIFF.values()), ids=list(LIBGEOTIFF))
+def test_libgeotiff_test_key_sets(tmp_path, case):
+    keys, doubles, text = case
+    path = tmp_path / "libgeotiff.tif"
+    write_keys(path, [(1025, 0, 1, 1), *keys], doubles=doubles, ascii_params=text)
+    assert_like_rasterio(path)
