@@ -316,3 +316,62 @@ def test_libgeotiff_test_key_sets(tmp_path, case):
     path = tmp_path / "libgeotiff.tif"
     write_keys(path, [(1025, 0, 1, 1), *keys], doubles=doubles, ascii_params=text)
     assert_like_rasterio(path)
+
+
+# ------------------------------------------------------------------------------------------------- random key sets
+
+_CODE_CHOICES = {
+    2048: [4326, 4267, 4269, 4148, 32767, None], 2050: [6267, 6326, 32767, None, None],
+    2056: [7022, 7030, 32767, None, None], 2051: [8901, 8903, 32767, None, None, None], 2054: [9102, None, None],
+    3076: [9001, 9002, None],
+}
+_DOUBLE_CHOICES = {
+    2057: [6378000.0, None, None], 2059: [300.0, 0.0, None, None], 2058: [6356000.0, None, None],
+    2061: [2.5, None, None], 3080: [15.0, None], 3081: [10.0, None], 3092: [0.9996, None], 3082: [500000.0, None],
+    3088: [12.0, None], 3089: [45.0, None], 3094: [30.0, None], 3078: [40.0, None], 3079: [50.0, None],
+}
+_GEOG_KEYS = {2048, 2050, 2056, 2051, 2054, 2057, 2059, 2058, 2061}
+
+
+def random_key_set(rng: np.random.Generator) -> tuple[list[tuple[int, int, int, int]], list[float]]:
+    """A geographic, EPSG-projected or user-projected key set with random overriding keys. Left out: grads (GDAL
+    converts a prime meridian longitude given in grads more than once) and polar stereographic off the pole
+    with a scale factor (GDAL's CRS there has no EPSG method)."""
+    kind = rng.choice(["geographic", "epsg-projected", "user-projected"])
+    fixed = {"geographic": {1024: 2}, "epsg-projected": {1024: 1, 3072: int(rng.choice([32633, 26910, 2053]))},
+             "user-projected": {1024: 1, 3072: 32767, 3074: 32767,
+                                3075: int(rng.choice([1, 3, 4, 7, 8, 11, 14, 16, 27]))}}[kind]
+    allowed = {"geographic": _GEOG_KEYS, "epsg-projected": _GEOG_KEYS | {3076},
+               "user-projected": set(_CODE_CHOICES) | set(_DOUBLE_CHOICES)}[kind]
+    keys = [(1025, 0, 1, 1), *((k, 0, 1, v) for k, v in fixed.items())]
+    doubles: list[float] = []
+    for key, choices in _CODE_CHOICES.items():
+        value = choices[rng.integers(len(choices))]
+        if key in allowed and value is not None:
+            keys.append((key, 0, 1, value))
+    for key, choices in _DOUBLE_CHOICES.items():
+        value = choices[rng.integers(len(choices))]
+        if key in allowed and value is not None:
+            keys.append((key, 34736, 1, len(doubles)))
+            doubles.append(value)
+    return keys, doubles
+
+
+@pytest.mark.parametrize("seed", [20261206, 7, 1234])
+def test_random_key_sets_read_as_gdal_or_not_at_all(tmp_path, seed):
+    """Random combinations of overriding keys: the CRS equals rasterio's, or there is none (with a warning)
+    exactly where GDAL invents a WGS 84 ellipsoid ("unretrievable - using WGS84"). Never another CRS."""
+    rng = np.random.default_rng(seed)
+    path = tmp_path / "random.tif"
+    for case in range(40):
+        keys, doubles = random_key_set(rng)
+        write_keys(path, keys, doubles=doubles, nodata=None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ours = georeference(header(path).ifds[0], str(path)).crs
+        expected = rasterio_crs(path)
+        if ours is None:  # where GDAL invents an ellipsoid, or has no CRS either
+            assert expected is None or "unretrievable" in expected.to_wkt(), (case, keys, doubles)
+            assert any(issubclass(w.category, GeoreferencingWarning) for w in caught), (case, keys)
+        else:
+            assert ours == expected, (case, keys, doubles, expected.to_wkt(), ours.to_wkt())

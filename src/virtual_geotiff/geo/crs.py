@@ -148,20 +148,17 @@ LAT_NAT, LON_NAT, K_NAT, FE, FN = 8801, 8802, 8805, 8806, 8807
 LAT_FO, LON_FO, SP1, SP2, E_FO, N_FO = 8821, 8822, 8823, 8824, 8826, 8827
 LAT_TS, LON_ORIGIN = 8832, 8833
 
-# libgeotiff's fall-back order between GeoKeys for each kind of parameter (geo_normalize.c).
+# The fall-back order between GeoKeys for each kind of parameter, as GDAL 3.12 (its libgeotiff) applies it to
+# every coordinate transformation: measured key by key against rasterio (the natural-origin key first, whatever
+# the method's own parameter is called).
 _NAT_FIRST_LON = ("proj_nat_origin_long", "proj_false_origin_long", "proj_center_long")
 _NAT_FIRST_LAT = ("proj_nat_origin_lat", "proj_false_origin_lat", "proj_center_lat")
-_CENTER_FIRST_LON = ("proj_center_long", "proj_nat_origin_long", "proj_false_origin_long")
-_CENTER_FIRST_LAT = ("proj_center_lat", "proj_nat_origin_lat", "proj_false_origin_lat")
-_FO_FIRST_LON = ("proj_false_origin_long", "proj_nat_origin_long", "proj_center_long")
-_FO_FIRST_LAT = ("proj_false_origin_lat", "proj_nat_origin_lat", "proj_center_lat")
 _SCALE = ("proj_scale_at_nat_origin", "proj_scale_at_center")
+_NAT_SCALE = ("proj_scale_at_nat_origin",)  # Mercator and stereographic never read ProjScaleAtCenterGeoKey
 _FALSE_E = ("proj_false_easting", "proj_center_easting", "proj_false_origin_easting")
 _FALSE_N = ("proj_false_northing", "proj_center_northing", "proj_false_origin_northing")
-_FO_E = ("proj_false_origin_easting", "proj_false_easting", "proj_center_easting")
-_FO_N = ("proj_false_origin_northing", "proj_false_northing", "proj_center_northing")
 
-_ANGLE, _LENGTH, _SCALE_UNIT = "angle", "length", "scale"
+_ANGLE, _LENGTH, _SCALE_UNIT, _AZIMUTH = "angle", "length", "scale", "azimuth"
 
 #: CT code -> (method name, EPSG method code or None, [(EPSG parameter, keys, default, kind), ...])
 _NAT_TM = [
@@ -172,8 +169,8 @@ _NAT_TM = [
     (FN, _FALSE_N, 0.0, _LENGTH),
 ]
 _CENTER_4 = [
-    (LAT_NAT, _CENTER_FIRST_LAT, 0.0, _ANGLE),
-    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
+    (LAT_NAT, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
     (FE, _FALSE_E, 0.0, _LENGTH),
     (FN, _FALSE_N, 0.0, _LENGTH),
 ]
@@ -184,17 +181,17 @@ _NAT_4 = [
     (FN, _FALSE_N, 0.0, _LENGTH),
 ]
 _LON_ONLY = [
-    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
     (FE, _FALSE_E, 0.0, _LENGTH),
     (FN, _FALSE_N, 0.0, _LENGTH),
 ]
 _CONIC_2SP = [
-    (LAT_FO, _FO_FIRST_LAT, 0.0, _ANGLE),
-    (LON_FO, _FO_FIRST_LON, 0.0, _ANGLE),
+    (LAT_FO, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_FO, _NAT_FIRST_LON, 0.0, _ANGLE),
     (SP1, ("proj_std_parallel1",), 0.0, _ANGLE),
     (SP2, ("proj_std_parallel2",), 0.0, _ANGLE),
-    (E_FO, _FO_E, 0.0, _LENGTH),
-    (N_FO, _FO_N, 0.0, _LENGTH),
+    (E_FO, _FALSE_E, 0.0, _LENGTH),
+    (N_FO, _FALSE_N, 0.0, _LENGTH),
 ]
 _ALBERS = [
     (LAT_FO, _NAT_FIRST_LAT, 0.0, _ANGLE),
@@ -205,9 +202,9 @@ _ALBERS = [
     (N_FO, _FALSE_N, 0.0, _LENGTH),
 ]
 _STEREO = [
-    (LAT_NAT, _CENTER_FIRST_LAT, 0.0, _ANGLE),
-    (LON_NAT, _CENTER_FIRST_LON, 0.0, _ANGLE),
-    (K_NAT, _SCALE, 1.0, _SCALE_UNIT),
+    (LAT_NAT, _NAT_FIRST_LAT, 0.0, _ANGLE),
+    (LON_NAT, _NAT_FIRST_LON, 0.0, _ANGLE),
+    (K_NAT, _NAT_SCALE, 1.0, _SCALE_UNIT),
     (FE, _FALSE_E, 0.0, _LENGTH),
     (FN, _FALSE_N, 0.0, _LENGTH),
 ]
@@ -241,10 +238,10 @@ _METHODS: dict[int, tuple[str, int | None, list]] = {
     CT_CYLINDRICAL_EQUAL_AREA: ("Lambert Cylindrical Equal Area", 9835, _CEA),
     # GDAL's SetLOM (libgeotiff reads the centre keys first, as for Hotine); PROJ's labrd
     CT_OBLIQUE_MERCATOR_LABORDE: ("Laborde Oblique Mercator", 9813, [
-        (8811, _CENTER_FIRST_LAT, 0.0, _ANGLE),
-        (8812, _CENTER_FIRST_LON, 0.0, _ANGLE),
-        (8813, ("proj_azimuth_angle",), 0.0, _ANGLE),
-        (8815, ("proj_scale_at_center", "proj_scale_at_nat_origin"), 1.0, _SCALE_UNIT),
+        (8811, _NAT_FIRST_LAT, 0.0, _ANGLE),
+        (8812, _NAT_FIRST_LON, 0.0, _ANGLE),
+        (8813, ("proj_azimuth_angle",), 0.0, _AZIMUTH),
+        (8815, _SCALE, 1.0, _SCALE_UNIT),
         (FE, _FALSE_E, 0.0, _LENGTH),
         (FN, _FALSE_N, 0.0, _LENGTH),
     ]),
@@ -335,20 +332,20 @@ def _linear_unit(keys: Mapping[str, Any], code_key: str, size_key: str, where: s
     return _unit_json(unit, "LinearUnit")
 
 
-def _angular_unit(keys: Mapping[str, Any], where: str) -> dict[str, Any] | None:
-    code = _code(keys, "geog_angular_units")
+def _angular_unit(keys: Mapping[str, Any], where: str, key: str = "geog_angular_units") -> dict[str, Any] | None:
+    code = _code(keys, key)
     if code is None:
         return None
     if code == USER_DEFINED:
         size = _float(keys, "geog_angular_unit_size")
         if size is None or not size > 0:
-            raise _fail("geog_angular_units", code,
+            raise _fail(key, code,
                         f"user-defined units need {key_label('geog_angular_unit_size')} (radians per unit)", where)
         return {"type": "AngularUnit", "name": "unknown", "conversion_factor": size}
     unit = _units("angular").get(code)
     if unit is None or not unit.conv_factor:
         # sexagesimal units (9110 ...) have no conversion factor: PROJ cannot express them on an axis
-        raise _fail("geog_angular_units", code, "not an EPSG angular unit usable for coordinates", where)
+        raise _fail(key, code, "not an EPSG angular unit usable for coordinates", where)
     return _unit_json(unit, "AngularUnit")
 
 
@@ -413,12 +410,13 @@ def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, whe
             raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
         datum.pop("$schema", None)
         ellipsoid = datum.get("ellipsoid") or {}
-        if _code(keys, "geog_ellipsoid") not in (None, USER_DEFINED):
+        if _code(keys, "geog_ellipsoid") is not None:  # its code or, user-defined, its axis keys alone
             ellipsoid = _ellipsoid(keys, names, where)
-        ellipsoid = _with_axis_keys(ellipsoid, keys)  # libgeotiff: ellipsoid keys override the datum's
+        else:
+            ellipsoid = _with_axis_keys(ellipsoid, keys)  # libgeotiff: the axis keys override the datum's
         pm = _prime_meridian(keys, angular, names, where)
         if ellipsoid != datum.get("ellipsoid") or (datum.get("type") == "DatumEnsemble" and pm is not None):
-            datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unnamed"), "ellipsoid": ellipsoid}
+            datum = {"type": "GeodeticReferenceFrame", "name": _frame_name(datum), "ellipsoid": ellipsoid}
         elif datum.get("type") == "DatumEnsemble":
             return datum
         if pm is not None:
@@ -432,6 +430,12 @@ def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, whe
     if pm is not None:
         datum["prime_meridian"] = pm
     return datum
+
+
+def _frame_name(datum: Mapping[str, Any]) -> str:
+    """The name GDAL gives a datum it rebuilds from EPSG parts (an ensemble's name without " ensemble")."""
+    name = str(datum.get("name") or "unnamed")
+    return name.removesuffix(" ensemble") if datum.get("type") == "DatumEnsemble" else name
 
 
 def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
@@ -449,11 +453,12 @@ def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> di
         value = code if code is not None else keys.get("geog_geodetic_datum", "absent")
         raise _fail(what, value, "a user-defined datum/ellipsoid needs GeogSemiMajorAxisGeoKey (2057) and "
                     "GeogInvFlatteningGeoKey (2059) or GeogSemiMinorAxisGeoKey (2058)", where)
-    name = names.get("ellipsoid") or "unknown"
+    name = names.get("ellipsoid") or "unnamed"
     inv_f = _float(keys, "geog_inv_flattening")
     b = _float(keys, "geog_semi_minor_axis")
-    if inv_f is not None and inv_f != 0:
-        return {"name": name, "semi_major_axis": a, "inverse_flattening": inv_f}
+    if inv_f is not None:  # read after the semi-minor axis by libgeotiff, so it wins; 0 is a sphere
+        return {"name": name, "semi_major_axis": a, "inverse_flattening": inv_f} if inv_f else {"name": name,
+                                                                                                "radius": a}
     if b is not None and b > 0 and b != a:
         return {"name": name, "semi_major_axis": a, "semi_minor_axis": b}
     return {"name": name, "radius": a}
@@ -471,10 +476,7 @@ def _prime_meridian(keys: Mapping[str, Any], angular: dict[str, Any] | None, nam
         degrees = pm.longitude * pm.unit_conversion_factor / _factor("degree")
         return {"name": pm.name, "longitude": degrees}
     lon = _float(keys, "geog_prime_meridian_long")
-    if lon is None or lon == 0:
-        if code == USER_DEFINED and lon is None:
-            raise _fail("geog_prime_meridian", code, "a user-defined prime meridian needs "
-                        "GeogPrimeMeridianLongGeoKey (2061)", where)
+    if lon is None or lon == 0:  # also a user-defined code without its longitude: libgeotiff's 0 (Greenwich)
         return None
     return {"name": names.get("primem") or "unnamed",
             "longitude": {"value": lon, "unit": angular or "degree"}}
@@ -523,18 +525,17 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
         new.pop("$schema", None)
         changed = changed or new != datum
         datum = new
-    ellipsoid = dict(datum.get("ellipsoid") or {})
-    ell_code = _code(keys, "geog_ellipsoid")
-    if ell_code is not None and ell_code != USER_DEFINED:
-        try:
-            ellipsoid = pyproj.crs.Ellipsoid.from_epsg(ell_code).to_json_dict()
-        except CRSError:
-            raise _fail("geog_ellipsoid", ell_code, "not an ellipsoid code in the EPSG database", where) from None
-        ellipsoid.pop("$schema", None)
-    ellipsoid = _with_axis_keys(ellipsoid, keys)
-    if ellipsoid != datum.get("ellipsoid"):
+    if _code(keys, "geog_ellipsoid") is not None or datum_code == USER_DEFINED:
+        # an ellipsoid code, or (user-defined code, or a user-defined datum, which has no ellipsoid of its own in
+        # libgeotiff) the axis keys alone
+        ellipsoid = _ellipsoid(keys, {}, where)
+    else:
+        ellipsoid = _with_axis_keys(dict(datum.get("ellipsoid") or {}), keys)
+    # a user-defined datum code under an EPSG CRS: GDAL finds no datum name ("unnamed")
+    datum_name = "unnamed" if datum_code == USER_DEFINED else _frame_name(datum)
+    if ellipsoid != datum.get("ellipsoid") or datum_name != datum.get("name"):
         changed = True
-        datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unknown"), "ellipsoid": ellipsoid,
+        datum = {"type": "GeodeticReferenceFrame", "name": datum_name, "ellipsoid": ellipsoid,
                  **({"prime_meridian": datum["prime_meridian"]} if "prime_meridian" in datum else {})}
     pm_code = _code(keys, "geog_prime_meridian")
     if pm_code is not None:
@@ -670,20 +671,37 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
         value = keys.get("projected_type", "absent")
         raise _fail("projected_type", value, "a user-defined projected CRS needs ProjectionGeoKey (3074) or "
                     "ProjCoordTransGeoKey (3075) with its parameters", where)
-    units = {_ANGLE: angular, _LENGTH: linear, _SCALE_UNIT: "unity"}
+    # ProjAzimuthAngleGeoKey is in GeogAzimuthUnitsGeoKey (degrees by default), not in the angular unit
+    azimuth = _angular_unit(keys, where, "geog_azimuth_units") or "degree"
+    units = {_ANGLE: angular, _LENGTH: linear, _SCALE_UNIT: "unity", _AZIMUTH: azimuth}
+    if ct == CT_LAMBERT_CONF_CONIC_2SP and _float(keys, "proj_std_parallel2") is None:
+        # GDAL's libgeotiff zeroes the first standard parallel when the second is absent
+        keys = {**keys, "proj_std_parallel1": 0.0}
     if ct == CT_MERCATOR:
         sp1 = _float(keys, "proj_std_parallel1")
+        lat0, k0 = _first(keys, _NAT_FIRST_LAT, 0.0), _first(keys, _NAT_SCALE, 1.0)
+        if sp1 is None and lat0 != 0.0 and k0 == 1.0:
+            sp1, lat0 = lat0, 0.0  # OGRSpatialReference::SetMercator: latitude of origin + scale 1 = Mercator (2SP)
         if sp1 is not None:  # Mercator (2SP) = variant B
             method, method_code = "Mercator (variant B)", 9805
             params = [_param(SP1, sp1, angular),
                       _param(LON_NAT, _first(keys, _NAT_FIRST_LON, 0.0), angular)]
+            if lat0 != 0.0:  # GDAL's SetMercator2SP keeps a latitude of origin as an extra parameter
+                params.insert(1, _param(LAT_NAT, lat0, angular))
         else:
             method, method_code = "Mercator (variant A)", 9804
+            if lat0 != 0.0:  # with a scale factor: PROJ (and so GDAL) builds no CRS from it
+                raise _fail("proj_nat_origin_lat", lat0, "Mercator (1SP) with a scale factor needs a latitude of "
+                            "origin of 0 (give ProjStdParallel1GeoKey for Mercator 2SP)", where)
             params = [_param(LAT_NAT, _first(keys, _NAT_FIRST_LAT, 0.0), angular),
                       _param(LON_NAT, _first(keys, _NAT_FIRST_LON, 0.0), angular),
-                      _param(K_NAT, _first(keys, _SCALE, 1.0), "unity")]
+                      _param(K_NAT, _first(keys, _NAT_SCALE, 1.0), "unity")]
         params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
     elif ct == CT_POLAR_STEREOGRAPHIC:
+        if all(_float(keys, name) is None for name in _NAT_FIRST_LAT):
+            # GDAL takes 0 (a standard parallel on the equator): no pole to guess from
+            raise _fail("proj_nat_origin_lat", "absent", "a polar stereographic projection needs its latitude "
+                        "(ProjNatOriginLatGeoKey: the pole, or the latitude of true scale)", where)
         lat = _first(keys, _NAT_FIRST_LAT, 90.0)
         lon = _first(keys, ("proj_straight_vert_pole_long", *_NAT_FIRST_LON), 0.0)
         scale = _first(keys, _SCALE, 1.0)
@@ -697,27 +715,27 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
         params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
     elif ct in (CT_OBLIQUE_MERCATOR, CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER):
         if keys.get("proj_rectified_grid_angle") is None:
-            # libgeotiff's default for an absent ProjRectifiedGridAngleGeoKey (GDAL's SetHOM gets 90 degrees)
-            keys = {**keys, "proj_rectified_grid_angle": 90.0 / (_factor(angular) / _factor("degree"))}
+            # libgeotiff's default for an absent ProjRectifiedGridAngleGeoKey: 90 (in the angular unit, as GDAL)
+            keys = {**keys, "proj_rectified_grid_angle": 90.0}
         variant_b = ct == CT_HOTINE_OBLIQUE_MERCATOR_AZIMUTH_CENTER
         method, method_code = (("Hotine Oblique Mercator (variant B)", 9815) if variant_b
                                else ("Hotine Oblique Mercator (variant A)", 9812))
-        params = [_param(8811, _first(keys, _CENTER_FIRST_LAT, 0.0), angular),
-                  _param(8812, _first(keys, _CENTER_FIRST_LON, 0.0), angular),
-                  _param(8813, _first(keys, ("proj_azimuth_angle",), 0.0), angular),
+        params = [_param(8811, _first(keys, _NAT_FIRST_LAT, 0.0), angular),
+                  _param(8812, _first(keys, _NAT_FIRST_LON, 0.0), angular),
+                  _param(8813, _first(keys, ("proj_azimuth_angle",), 0.0), azimuth),
                   _param(8814, float(keys["proj_rectified_grid_angle"]), angular),
-                  _param(8815, _first(keys, ("proj_scale_at_center", "proj_scale_at_nat_origin"), 1.0), "unity")]
+                  _param(8815, _first(keys, _SCALE, 1.0), "unity")]
         if variant_b:
-            params += [_param(8816, _first(keys, ("proj_center_easting", *_FALSE_E), 0.0), linear),
-                       _param(8817, _first(keys, ("proj_center_northing", *_FALSE_N), 0.0), linear)]
+            params += [_param(8816, _first(keys, _FALSE_E, 0.0), linear),
+                       _param(8817, _first(keys, _FALSE_N, 0.0), linear)]
         else:
             params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear),
                        _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
     elif ct == CT_EQUIRECTANGULAR:
         method, method_code = "Equidistant Cylindrical", 1028
-        lat0 = _first(keys, _CENTER_FIRST_LAT, 0.0)
+        lat0 = _first(keys, _NAT_FIRST_LAT, 0.0)
         params = [_param(SP1, _first(keys, ("proj_std_parallel1",), 0.0), angular),
-                  _param(LON_NAT, _first(keys, _CENTER_FIRST_LON, 0.0), angular)]
+                  _param(LON_NAT, _first(keys, _NAT_FIRST_LON, 0.0), angular)]
         if lat0 != 0.0:
             params.insert(0, _param(LAT_NAT, lat0, angular))
         params += [_param(FE, _first(keys, _FALSE_E, 0.0), linear), _param(FN, _first(keys, _FALSE_N, 0.0), linear)]
@@ -750,9 +768,12 @@ def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, An
     if not any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS):
         return _with_cs_unit(crs, linear)
     gcs = _code(keys, "geographic_type")
-    user_gcs = gcs is None or gcs == USER_DEFINED
-    base = crs.geodetic_crs if user_gcs else _from_epsg(gcs, "geographic_type", where)
-    new_base = _overridden_geographic(base, keys, None, where)
+    if gcs == USER_DEFINED:
+        # libgeotiff: a user-defined GCS has no datum of the code's: the datum/ellipsoid keys define it alone
+        new_base = _geographic_crs(keys, where, MODEL_PROJECTED)
+    else:
+        base = crs.geodetic_crs if gcs is None else _from_epsg(gcs, "geographic_type", where)
+        new_base = _overridden_geographic(base, keys, None, where)
     if new_base.equals(crs.geodetic_crs):
         return _with_cs_unit(crs, linear)
     doc = crs.to_json_dict()
