@@ -236,7 +236,7 @@ _METHODS: dict[int, tuple[str, int | None, list]] = {
     CT_SINUSOIDAL: ("Sinusoidal", None, _LON_ONLY),
     CT_VAN_DER_GRINTEN: ("Van Der Grinten", None, _LON_ONLY),
     CT_CYLINDRICAL_EQUAL_AREA: ("Lambert Cylindrical Equal Area", 9835, _CEA),
-    # GDAL's SetLOM (libgeotiff reads the centre keys first, as for Hotine); PROJ's labrd
+    # GDAL's SetLOM (the natural-origin keys first, as for every method); PROJ's labrd
     CT_OBLIQUE_MERCATOR_LABORDE: ("Laborde Oblique Mercator", 9813, [
         (8811, _NAT_FIRST_LAT, 0.0, _ANGLE),
         (8812, _NAT_FIRST_LON, 0.0, _ANGLE),
@@ -482,9 +482,9 @@ def _prime_meridian(keys: Mapping[str, Any], angular: dict[str, Any] | None, nam
             "longitude": {"value": lon, "unit": angular or "degree"}}
 
 
-#: Keys that override parts of an EPSG geographic CRS in libgeotiff's GTIFGetDefn.
-_GCS_OVERRIDE_KEYS = ("geog_geodetic_datum", "geog_ellipsoid", "geog_semi_major_axis", "geog_semi_minor_axis",
-                      "geog_inv_flattening", "geog_prime_meridian")
+#: Keys that override parts of an EPSG geographic CRS in libgeotiff's GTIFGetDefn: codes, then values.
+_GCS_OVERRIDE_CODES = ("geog_geodetic_datum", "geog_ellipsoid", "geog_prime_meridian")
+_GCS_OVERRIDE_VALUES = ("geog_semi_major_axis", "geog_semi_minor_axis", "geog_inv_flattening")
 
 
 @functools.lru_cache(maxsize=64)
@@ -543,7 +543,7 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
         current = datum.get("prime_meridian")
         if pm != current and not (pm is None and current is None):
             if datum.get("type") == "DatumEnsemble":
-                datum = {"type": "GeodeticReferenceFrame", "name": datum.get("name", "unknown"),
+                datum = {"type": "GeodeticReferenceFrame", "name": _frame_name(datum),
                          "ellipsoid": datum.get("ellipsoid")}
             if pm is None:
                 datum.pop("prime_meridian", None)
@@ -604,11 +604,11 @@ def _geographic_crs(keys: Mapping[str, Any], where: str, model: int | None = MOD
         if not crs.is_geographic:
             raise _fail("geographic_type", code, f"EPSG:{code} is a {crs.type_name}, not a geographic CRS", where)
         if model == MODEL_GEOGRAPHIC and _is_dynamic(code):
-            # GDAL >= 3.5 reports a dynamic EPSG geographic CRS (WGS 84 ...) as the registry defines it, whatever
+            # GDAL reports a dynamic EPSG geographic CRS (WGS 84, ETRS89 ...) as the registry defines it, whatever
             # datum, ellipsoid, prime meridian or unit keys follow it
             return crs
-        if any(_code(keys, k) is not None if not k.startswith("geog_s") and not k.startswith("geog_i")
-               else _float(keys, k) is not None for k in _GCS_OVERRIDE_KEYS):
+        if any(_code(keys, k) is not None for k in _GCS_OVERRIDE_CODES) or any(
+                _float(keys, k) is not None for k in _GCS_OVERRIDE_VALUES):
             return _overridden_geographic(crs, keys, angular, where)
         # the base of a projected CRS keeps degree axes: GDAL re-imports angular units other than the degree
         # through WKT1, which states them on the prime meridian only
