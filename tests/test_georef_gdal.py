@@ -334,14 +334,17 @@ _GEOG_KEYS = {2048, 2050, 2056, 2051, 2054, 2057, 2059, 2058, 2061}
 
 
 def random_key_set(rng: np.random.Generator) -> tuple[list[tuple[int, int, int, int]], list[float]]:
-    """A geographic, EPSG-projected or user-projected key set with random overriding keys. Left out: grads (GDAL
+    """A geographic, EPSG-projected (with or without projection keys of its own) or user-projected key set with
+    random overriding keys. Left out: grads (GDAL
     converts a prime meridian longitude given in grads more than once) and polar stereographic off the pole
     with a scale factor (GDAL's CRS there has no EPSG method)."""
     kind = rng.choice(["geographic", "epsg-projected", "user-projected"])
-    fixed = {"geographic": {1024: 2}, "epsg-projected": {1024: 1, 3072: int(rng.choice([32633, 26910, 2053]))},
+    epsg_projection = {3074: int(rng.choice([16033, 32767, 0])), 3075: int(rng.choice([1, 3, 8, 27, 0]))}
+    fixed = {"geographic": {1024: 2}, "epsg-projected": {1024: 1, 3072: int(rng.choice([32633, 26910, 2053])),
+                                                         **{k: v for k, v in epsg_projection.items() if v}},
              "user-projected": {1024: 1, 3072: 32767, 3074: 32767,
                                 3075: int(rng.choice([1, 3, 4, 7, 8, 11, 14, 16, 27]))}}[kind]
-    allowed = {"geographic": _GEOG_KEYS, "epsg-projected": _GEOG_KEYS | {3076},
+    allowed = {"geographic": _GEOG_KEYS, "epsg-projected": _GEOG_KEYS | {3076} | set(_DOUBLE_CHOICES),
                "user-projected": set(_CODE_CHOICES) | set(_DOUBLE_CHOICES)}[kind]
     keys = [(1025, 0, 1, 1), *((k, 0, 1, v) for k, v in fixed.items())]
     doubles: list[float] = []

@@ -514,7 +514,8 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
     prime meridian code (its longitude key only when the code is user-defined)."""
     doc = crs.to_json_dict()
     doc.pop("id", None)
-    datum = doc.pop("datum", None) or doc.pop("datum_ensemble")
+    # a CRS's PROJJSON states its datum ensemble without a "type"
+    datum = doc.pop("datum", None) or {"type": "DatumEnsemble", **doc.pop("datum_ensemble")}
     changed = False
     datum_code = _code(keys, "geog_geodetic_datum")
     if datum_code is not None and datum_code != USER_DEFINED:
@@ -659,14 +660,15 @@ def _first(keys: Mapping[str, Any], names: tuple[str, ...], default: float) -> f
 def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) -> dict[str, Any]:
     """PROJJSON conversion from ProjectionGeoKey (an EPSG conversion) or ProjCoordTransGeoKey + parameters."""
     projection = _code(keys, "projection")
-    if projection is not None and projection != USER_DEFINED:
+    ct = _code(keys, "proj_coord_trans")
+    if projection is not None and projection != USER_DEFINED and ct is None:
+        # an EPSG conversion; libgeotiff lets ProjCoordTransGeoKey and its parameters replace it
         try:
             conv = pyproj.crs.CoordinateOperation.from_epsg(projection).to_json_dict()
         except CRSError:
             raise _fail("projection", projection, "not a conversion code in the EPSG database", where) from None
         conv.pop("$schema", None)
         return conv
-    ct = _code(keys, "proj_coord_trans")
     if ct is None:
         value = keys.get("projected_type", "absent")
         raise _fail("projected_type", value, "a user-defined projected CRS needs ProjectionGeoKey (3074) or "
@@ -767,13 +769,7 @@ def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, An
         raise _fail("projected_type", code, f"EPSG:{code} is a {crs.type_name}, not a projected CRS", where)
     if not any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS):
         return _with_cs_unit(crs, linear)
-    gcs = _code(keys, "geographic_type")
-    if gcs == USER_DEFINED:
-        # libgeotiff: a user-defined GCS has no datum of the code's: the datum/ellipsoid keys define it alone
-        new_base = _geographic_crs(keys, where, MODEL_PROJECTED)
-    else:
-        base = crs.geodetic_crs if gcs is None else _from_epsg(gcs, "geographic_type", where)
-        new_base = _overridden_geographic(base, keys, None, where)
+    new_base = _pcs_base(crs, keys, where)
     if new_base.equals(crs.geodetic_crs):
         return _with_cs_unit(crs, linear)
     doc = crs.to_json_dict()
@@ -781,6 +777,24 @@ def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, An
     base_doc.pop("$schema", None)
     doc["base_crs"] = base_doc
     return _with_cs_unit(pyproj.CRS.from_json_dict(doc), linear)
+
+
+def _pcs_base(crs: pyproj.CRS, keys: Mapping[str, Any], where: str, *, from_parts: bool = False) -> pyproj.CRS:
+    """The base geographic CRS of EPSG projected ``crs`` as libgeotiff builds it from the keys: the code's own
+    base, another EPSG GCS, or (user-defined GCS) the datum/ellipsoid keys alone, with the overriding keys.
+
+    GDAL imports the code as is unless a GCS, datum or ellipsoid key is present; ``from_parts=True`` (GDAL builds
+    the whole CRS from its parts, e.g. with ProjCoordTransGeoKey) applies every overriding key."""
+    overridden = any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS) or (from_parts and (
+        any(_code(keys, k) is not None for k in _GCS_OVERRIDE_CODES)
+        or any(_float(keys, k) is not None for k in _GCS_OVERRIDE_VALUES)))
+    if not overridden:
+        return crs.geodetic_crs
+    gcs = _code(keys, "geographic_type")
+    if gcs == USER_DEFINED:
+        return _geographic_crs(keys, where, MODEL_PROJECTED)
+    base = crs.geodetic_crs if gcs is None else _from_epsg(gcs, "geographic_type", where)
+    return _overridden_geographic(base, keys, None, where)
 
 
 def _local_cs(name: str, unit: dict[str, Any] | None) -> pyproj.CRS:
@@ -808,6 +822,18 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
         keys = {k: v for k, v in keys.items() if k != "proj_linear_units"}
     linear = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where)
     code = _code(keys, "projected_type")
+    ct = _code(keys, "proj_coord_trans")
+    if code is not None and code != USER_DEFINED and ct is not None:
+        # libgeotiff: ProjCoordTransGeoKey and its parameter keys replace the EPSG code's projection
+        pcs = _from_epsg(code, "projected_type", where)
+        axes = pcs.coordinate_system.to_json_dict().get("axis", []) if pcs.coordinate_system else []
+        unit = linear or (axes[0].get("unit") if axes else None) or "metre"
+        if ct not in _SUPPORTED_CT:
+            notes.append(f"{key_label('proj_coord_trans')}={ct} cannot be mapped to a PROJ method: the CRS is "
+                         "the local (engineering) CRS GDAL reports for it, without the projection")
+            return _local_cs(pcs.name, unit if isinstance(unit, dict) else _unit_json(_units("linear")[9001],
+                                                                                      "LinearUnit"))
+        return _assemble_projected(keys, _pcs_base(pcs, keys, where, from_parts=True), unit, ct, pcs.name, where)
     if code is not None and code != USER_DEFINED:
         try:
             return _epsg_projected_crs(code, keys, linear, where)
@@ -822,7 +848,6 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
                              f"{pyproj.proj_version_str}: the CRS is the local (engineering) CRS GDAL reports")
                 return _local_cs("unnamed", linear or _unit_json(_units("linear")[9001], "LinearUnit"))
             raise
-    ct = _code(keys, "proj_coord_trans")
     projection = _code(keys, "projection")
     if (projection is None or projection == USER_DEFINED) and (ct is None or ct not in _SUPPORTED_CT):
         # GDAL: a projected model whose projection cannot be built becomes a LOCAL_CS named after the
@@ -837,12 +862,20 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
                          f"{key_label('proj_coord_trans')} absent): the CRS is the local (engineering) CRS GDAL "
                          "reports for it")
         return _local_cs(str(name), linear or _unit_json(_units("linear")[9001], "LinearUnit"))
-    base = _geographic_crs(keys, where, MODEL_PROJECTED)
+    names = _citation_names(keys.get("citation"))
+    citation = keys.get("citation") or keys.get("proj_citation")
+    name = names.get("pcs name") or (citation if citation and "=" not in citation else "unknown")
+    return _assemble_projected(keys, _geographic_crs(keys, where, MODEL_PROJECTED), linear or "metre", ct, name,
+                               where)
+
+
+def _assemble_projected(keys: Mapping[str, Any], base: pyproj.CRS, unit: Any, ct: int | None, name: str,
+                        where: str) -> pyproj.CRS:
+    """A projected CRS on ``base`` whose conversion the projection keys define, with axes in ``unit``."""
     base_doc = base.to_json_dict()
     base_doc.pop("$schema", None)
     base_axes = base_doc.get("coordinate_system", {}).get("axis", [])
     angular = _angular_unit(keys, where) or (base_axes[0].get("unit", "degree") if base_axes else "degree")
-    unit = linear or "metre"
     conversion = _conversion(keys, angular, unit, where)
     north_pole = conversion["method"].pop("_north_pole", None)
     axes = [
@@ -855,12 +888,10 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
         toward = "south" if north_pole else "north"
         axes[0].update(direction=toward, meridian={"longitude": 90})
         axes[1].update(direction=toward, meridian={"longitude": 180 if north_pole else 0})
-    names = _citation_names(keys.get("citation"))
-    citation = keys.get("citation") or keys.get("proj_citation")
     doc = {
         "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
         "type": "ProjectedCRS",
-        "name": names.get("pcs name") or (citation if citation and "=" not in citation else "unknown"),
+        "name": name,
         "base_crs": base_doc,
         "conversion": conversion,
         "coordinate_system": {"subtype": "Cartesian", "axis": axes},
