@@ -762,15 +762,13 @@ _PCS_OVERRIDE_KEYS = ("geographic_type", "geog_geodetic_datum", "geog_ellipsoid"
 
 
 def _epsg_projected_crs(code: int, keys: Mapping[str, Any], linear: dict[str, Any] | None,
-                        where: str) -> pyproj.CRS:
+                        where: str, *, from_parts: bool = False) -> pyproj.CRS:
     """EPSG ``code``, with the geographic keys that override its base CRS applied as GDAL applies them."""
     crs = _from_epsg(code, "projected_type", where)
     if not crs.is_projected:
         raise _fail("projected_type", code, f"EPSG:{code} is a {crs.type_name}, not a projected CRS", where)
-    if not any(_code(keys, name) is not None for name in _PCS_OVERRIDE_KEYS):
-        return _with_cs_unit(crs, linear)
-    new_base = _pcs_base(crs, keys, where)
-    if new_base.equals(crs.geodetic_crs):
+    new_base = _pcs_base(crs, keys, where, from_parts=from_parts)
+    if new_base is crs.geodetic_crs or new_base.equals(crs.geodetic_crs):
         return _with_cs_unit(crs, linear)
     doc = crs.to_json_dict()
     base_doc = new_base.to_json_dict()
@@ -823,6 +821,11 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
     linear = _linear_unit(keys, "proj_linear_units", "proj_linear_unit_size", where)
     code = _code(keys, "projected_type")
     ct = _code(keys, "proj_coord_trans")
+    projection = _code(keys, "projection")
+    if code is not None and code != USER_DEFINED and ct is None and projection is not None:
+        # with a ProjectionGeoKey GDAL builds the CRS from its parts: every overriding key applies to the base,
+        # the conversion stays the code's (libgeotiff takes the PCS's projection over the key's)
+        return _epsg_projected_crs(code, keys, linear, where, from_parts=True)
     if code is not None and code != USER_DEFINED and ct is not None:
         # libgeotiff: ProjCoordTransGeoKey and its parameter keys replace the EPSG code's projection
         pcs = _from_epsg(code, "projected_type", where)
@@ -848,7 +851,6 @@ def _projected_crs(keys: Mapping[str, Any], where: str, notes: list[str] | None 
                              f"{pyproj.proj_version_str}: the CRS is the local (engineering) CRS GDAL reports")
                 return _local_cs("unnamed", linear or _unit_json(_units("linear")[9001], "LinearUnit"))
             raise
-    projection = _code(keys, "projection")
     if (projection is None or projection == USER_DEFINED) and (ct is None or ct not in _SUPPORTED_CT):
         # GDAL: a projected model whose projection cannot be built becomes a LOCAL_CS named after the
         # PCS (or GT) citation, in the linear unit (metre by default)
