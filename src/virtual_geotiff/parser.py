@@ -353,6 +353,7 @@ class VirtualTIFF:
         arrays: dict[str, ManifestArray] = {}
         georefs: dict[str, IfdGeoref] = {}
         masks: dict[str, ManifestArray] = {}
+        mask_ifds: dict[str, int] = {}
         plans: list[CodecPlan] = []
         selected = self.selected_ifds(header)
         for i, ifd in enumerate(selected):
@@ -365,7 +366,7 @@ class VirtualTIFF:
             if described:  # the image a spatial_ref describes gets its GDAL mask next to it, as "mask"
                 mask = self._mask_of(ifd, header)
                 if mask is not None:
-                    masks[ifd.name], mask_plan = mask
+                    masks[ifd.name], mask_plan, mask_ifds[ifd.name] = mask
                     plans.append(mask_plan)
         attrs = store_attributes(plans)
         with_xy = memory is not None
@@ -373,8 +374,7 @@ class VirtualTIFF:
         if self.ifd_layout == "flat":
             first = selected[0].name
             # x/y describe every array only when the others are the first image's mask
-            alone = len(selected) == 1 or (len(selected) == 2 and first in masks and
-                                           self._mask_ifd_index(selected[0], header) == selected[1].index)
+            alone = len(selected) == 1 or (len(selected) == 2 and mask_ifds.get(first) == selected[1].index)
             extra = georef_arrays(georefs[first], arrays[first].shape, memory, with_xy=with_xy and alone)
             if extra:
                 attrs["coordinates"] = "spatial_ref"
@@ -390,15 +390,9 @@ class VirtualTIFF:
             groups[name] = ManifestGroup(arrays={name: arr, **extra}, attributes=group_attrs)
         return ManifestGroup(groups=groups, attributes=attrs)
 
-    @staticmethod
-    def _mask_ifd_index(ifd: IfdInfo, header: TiffHeader) -> int | None:
-        from .multiscale import level_of
-
-        level = level_of(header, ifd) if ifd.parent is None else None
-        return None if level is None or level.mask is None else level.mask.index
-
-    def _mask_of(self, ifd: IfdInfo, header: TiffHeader) -> tuple[ManifestArray, CodecPlan] | None:
-        """The GDAL internal mask of ``ifd`` (IFD 0 or one of its overviews) as an array, or None."""
+    def _mask_of(self, ifd: IfdInfo, header: TiffHeader) -> tuple[ManifestArray, CodecPlan, int] | None:
+        """The GDAL internal mask of ``ifd`` (IFD 0 or one of its overviews) as an array, with its codec plan and
+        the mask's IFD index, or None."""
         from .multiscale import level_of, mask_array
 
         if ifd.parent is not None:  # SubIFDs are not GDAL levels
@@ -406,7 +400,7 @@ class VirtualTIFF:
         level = level_of(header, ifd)
         if level is None or level.mask is None:
             return None
-        return mask_array(level, self.limits, image=ifd.name)
+        return (*mask_array(level, self.limits, image=ifd.name), level.mask.index)
 
     def _build_levels(self, header: TiffHeader, memory: InMemoryObjects | None,
                       sidecar: TiffHeader | None) -> ManifestGroup:
