@@ -2,8 +2,12 @@
 
 Most JPEG TIFFs (GDAL, libtiff, scanners) store the quantisation and Huffman tables once in JPEGTables
 and abbreviated streams per tile; the codec keeps the tables (base64) in its configuration and hands
-them to libjpeg with every chunk. Colour handling follows libtiff/GDAL defaults: YCbCr is decoded to
-RGB, RGB and greyscale as stored, CMYK as stored, separate planes as greyscale.
+them to libjpeg (libjpeg-turbo, through imagecodecs) with every chunk.
+
+Colour handling is libtiff's as GDAL configures it (see ``registry._jpeg_configuration``): ``colorspace``
+and ``outcolorspace`` are libjpeg ``J_COLOR_SPACE`` values that override whatever the stream's markers
+say: ``3 -> 2`` (YCbCr to RGB, default fancy upsampling) for Photometric=YCbCr, ``0 -> 0`` (no colour
+conversion) otherwise. ``None`` (stores written before these rules) leaves the choice to libjpeg.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from ._base import TiffBytesDecoder
 class JpegCodec(TiffBytesDecoder):
     codec_name: ClassVar[str] = "virtual_geotiff.jpeg"
     tables: str | None = None  # base64 of the JPEGTables tag
-    colorspace: int | None = None  # JPEG colour space to assume (PHOTOMETRIC value), None: libjpeg's guess
-    outcolorspace: int | None = None  # colour space to decode to (PHOTOMETRIC value), None: default
+    colorspace: int | None = None  # libjpeg J_COLOR_SPACE of the stream; None: libjpeg's guess from markers
+    outcolorspace: int | None = None  # libjpeg J_COLOR_SPACE to decode to; None: libjpeg's default
     bits: int = 8
 
     def __post_init__(self) -> None:
@@ -33,11 +37,7 @@ class JpegCodec(TiffBytesDecoder):
 
     def decode_chunk(self, data, spec):
         tables = None if self.tables is None else base64.b64decode(self.tables)
-        raw = data.tobytes()
-        colorspace = self.colorspace
-        if colorspace is not None and b"JFIF" in raw[:32]:
-            colorspace = None  # a JFIF stream says YCbCr itself (tifffile does the same)
         return imagecodecs.jpeg_decode(
-            raw, tables=tables, colorspace=colorspace, outcolorspace=self.outcolorspace,
+            data.tobytes(), tables=tables, colorspace=self.colorspace, outcolorspace=self.outcolorspace,
             bitspersample=self.bits,
         )

@@ -190,10 +190,10 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     if packed:
         pass
     elif predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
-        if dtype.kind not in "iuf" or (dtype.kind == "f" and dtype.itemsize != 2):
+        if dtype.kind not in "iuf":
             raise UnsupportedTiffError(
-                f"Predictor=2 (horizontal) with {dtype} samples in {loc} is not defined by TIFF; "
-                "rewrite it with `gdal_translate -co PREDICTOR=3` for floating-point data"
+                f"Predictor=2 (horizontal) with {dtype} samples in {loc} is not supported; "
+                "rewrite it with `gdal_translate -co PREDICTOR=1`"
             )
         array_to_array.append({"name": "virtual_geotiff.horizontal_predictor", "configuration": {"axis": -1}})
     elif predictor == Predictor.FLOATINGPOINT and compression not in _IMAGE_CODECS:
@@ -281,24 +281,26 @@ def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
 
 
 def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
-    """Colour spaces as libtiff/GDAL decode by default (and as tifffile does)."""
+    """libjpeg colour spaces exactly as libtiff sets them for GDAL (``tif_jpeg.c``, ``JPEGPreDecode``).
+
+    GDAL sets ``JPEGCOLORMODE_RGB`` on Photometric=YCbCr files, and libtiff then tells libjpeg the stream is
+    YCbCr and asks for RGB, with libjpeg's default (fancy) chroma upsampling. Every other case (RGB,
+    greyscale, CMYK, separate planes) suppresses colour handling: ``JCS_UNKNOWN`` in and out, so samples
+    come back as stored whatever a JFIF or Adobe marker in the stream claims (libjpeg's own guess would
+    convert a JFIF stream to RGB, which GDAL does not).
+    """
     if ifd.bits_per_sample not in (8, 12):
         raise UnsupportedTiffError(f"JPEG with BitsPerSample={ifd.bits_per_sample} in {loc} is not supported; "
                                    "rewrite it losslessly with `gdal_translate -co COMPRESS=DEFLATE`")
-    colorspace: int | str | None = None
-    outcolorspace: int | str | None = None
-    if not ifd.extra_samples:
-        if ifd.photometric == Photometric.YCBCR:
-            outcolorspace = 2  # libjpeg JCS_RGB
-        elif ifd.photometric == Photometric.RGB:
-            colorspace, outcolorspace = 2, 2  # stored as RGB, no colour conversion
-        elif ifd.photometric == Photometric.SEPARATED:
-            outcolorspace = 4  # JCS_CMYK, as stored
-        elif ifd.photometric > Photometric.PALETTE:
-            outcolorspace = Photometric(ifd.photometric).name if ifd.photometric in Photometric._value2member_map_ \
-                else None
-    if ifd.planar == PlanarConfig.SEPARATE and ifd.samples_per_pixel > 1:
-        outcolorspace = 1  # each plane is a greyscale image
+    contig = ifd.planar != PlanarConfig.SEPARATE or ifd.samples_per_pixel == 1
+    if contig and ifd.photometric == Photometric.YCBCR:
+        colorspace, outcolorspace = _JCS_YCBCR, _JCS_RGB
+    else:
+        colorspace, outcolorspace = _JCS_UNKNOWN, _JCS_UNKNOWN
     tables = None if not ifd.jpeg_tables else base64.b64encode(ifd.jpeg_tables).decode("ascii")
     return {"tables": tables, "colorspace": colorspace, "outcolorspace": outcolorspace,
             "bits": ifd.bits_per_sample}
+
+
+#: libjpeg ``J_COLOR_SPACE`` values (``jpeglib.h``).
+_JCS_UNKNOWN, _JCS_RGB, _JCS_YCBCR = 0, 2, 3

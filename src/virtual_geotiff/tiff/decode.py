@@ -121,8 +121,9 @@ class EntryValues:
         entry = self.entries.get(tag)
         if entry is None:
             return default
-        if entry.count == 1 and (one := _ONE_INT.get((self.byteorder, entry.type))) is not None:
-            return one(entry.field)[0]  # the common case: one inline value
+        if entry.count == 1 and (one := _ONE_INT.get((self.byteorder, entry.type))) is not None and \
+                FIELD_TYPE_SIZES[entry.type] <= len(entry.field):
+            return one(entry.field)[0]  # the common case: one inline value (a classic TIFF's LONG8 is not inline)
         values = self.ints(tag)
         if values is None:
             return default
