@@ -16,7 +16,7 @@ import numpy as np
 from .errors import CORRUPT_HINT, LimitExceededError, TiffFormatError, where
 from .limits import Limits
 from .tiff.reader import IfdInfo
-from .tiff.tags import Compression, PlanarConfig
+from .tiff.tags import Compression, Photometric, PlanarConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +93,8 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
     offsets = offsets.reshape(grid)
     lengths = lengths.reshape(grid)
     interleaved = 1 if separate else spp
-    if ifd.compression == Compression.NONE:
+    # Subsampled YCbCr rows are shorter than width x samples (libtiff decodes them: codecs.libtiff).
+    if ifd.compression == Compression.NONE and ifd.photometric != Photometric.YCBCR:
         lengths = _check_uncompressed_lengths(ifd, lengths, ch, cw, interleaved, loc)
     if spp == 1:
         shape, chunks, dims = (ifd.height, ifd.width), (ch, cw), ("y", "x")

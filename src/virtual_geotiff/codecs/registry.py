@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UnsupportedTiffError, where
 from ..layout import ChunkLayout
-from ..tiff.reader import IfdInfo
+from ..tiff.reader import IfdInfo, needs_libtiff
 from ..tiff.tags import (
     Compression,
     LercAddCompression,
@@ -44,6 +44,8 @@ _SAMPLE_DTYPES: dict[tuple[int, int], str] = {
     (SampleFormat.INT, 32): "i4", (SampleFormat.INT, 64): "i8",
     (SampleFormat.IEEEFP, 16): "f2", (SampleFormat.IEEEFP, 32): "f4", (SampleFormat.IEEEFP, 64): "f8",
     (SampleFormat.COMPLEXIEEEFP, 64): "c8", (SampleFormat.COMPLEXIEEEFP, 128): "c16",
+    # GDAL CInt16/CInt32: rasterio returns both as complex64 (``codecs.complexint``).
+    (SampleFormat.COMPLEXINT, 32): "c8", (SampleFormat.COMPLEXINT, 64): "c8",
     # VOID samples are opaque words: read as unsigned integers, as tifffile does.
     (SampleFormat.VOID, 8): "u1", (SampleFormat.VOID, 16): "u2",
     (SampleFormat.VOID, 32): "u4", (SampleFormat.VOID, 64): "u8",
@@ -128,7 +130,7 @@ def sample_dtype(ifd: IfdInfo, url: str) -> np.dtype:
     if code is None:
         fmt = enum_name(SampleFormat, ifd.sample_format)
         if ifd.sample_format == SampleFormat.COMPLEXINT:
-            hint = "complex integer samples have no numpy dtype; convert with `gdal_translate -ot CFloat32`"
+            hint = "only CInt16 and CInt32 complex integers exist; convert with `gdal_translate -ot CFloat32`"
         elif ifd.bits_per_sample > 32 or ifd.sample_format not in (SampleFormat.UINT, SampleFormat.VOID):
             hint = "only unsigned integer samples can be bit-unpacked; rewrite with `gdal_translate -ot <type>`"
         else:
@@ -154,6 +156,8 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     compression = ifd.compression
     check_supported(ifd, url)
     dtype = sample_dtype(ifd, url)
+    if uses_libtiff(ifd):
+        return CodecPlan(dtype=dtype, codecs=(_libtiff_codec(ifd, byteorder, layout),))
 
     decompress: list[CodecJSON]  # in decode order
     if compression == Compression.NONE:
@@ -187,7 +191,20 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
                           "configuration": {"bits": ifd.bits_per_sample, "samples": layout.interleaved_samples,
                                             "min_rows": _shortest_chunk_rows(layout)}}
 
-    if packed:
+    complex_int = ifd.sample_format == SampleFormat.COMPLEXINT
+    if complex_int:
+        if compression in _IMAGE_CODECS or predictor not in (Predictor.NONE, 0):
+            raise UnsupportedTiffError(
+                f"complex integer samples with Compression={enum_name(Compression, compression)} and "
+                f"Predictor={predictor} in {loc} are not supported; rewrite with "
+                "`gdal_translate -co PREDICTOR=1 -co COMPRESS=DEFLATE`"
+            )
+        stored_row = layout.chunks[-1] * layout.interleaved_samples * ifd.bits_per_sample // 8
+        array_to_bytes = {"name": "virtual_geotiff.complex_int",
+                          "configuration": {"bits": ifd.bits_per_sample // 2, "endian": endian,
+                                            "min_bytes": _shortest_chunk_rows(layout) * stored_row}}
+
+    if packed or complex_int:
         pass
     elif predictor == Predictor.HORIZONTAL and compression not in _IMAGE_CODECS:
         if dtype.kind not in "iuf":
@@ -212,7 +229,7 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
         array_to_array.append({"name": "transpose", "configuration": {"order": [1, 2, 0]}})
     # bitunpack pads a short strip itself: the padding must happen after unpacking.
     bytes_to_bytes = []
-    if layout.short_last_chunk and not packed:
+    if layout.short_last_chunk and not packed and not complex_int:
         row_bytes = layout.chunks[-1] * layout.interleaved_samples * dtype.itemsize
         bytes_to_bytes.append({"name": "virtual_geotiff.pad",
                                "configuration": {"min_bytes": _shortest_chunk_rows(layout) * row_bytes}})
@@ -236,6 +253,10 @@ def check_supported(ifd: IfdInfo, url: str) -> None:
     """
     loc = where(url, ifd.index)
     compression = ifd.compression
+    if uses_libtiff(ifd):
+        if ifd.orientation not in (0, 1):
+            _refuse_unsupported_layouts(ifd, loc)
+        return
     if compression != Compression.NONE and compression not in _BYTE_CODECS and compression not in _IMAGE_CODECS:
         # Named first: an unsupported compression is the root cause even when other tags are unusual too.
         hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` "
@@ -277,6 +298,8 @@ def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
         if ifd.sample_format == SampleFormat.IEEEFP:  # masked pixels are NaN, as GDAL wrote them
             return [*addon, {"name": name, "configuration": {"nan_masked": True}}]
         return [*addon, {"name": name}]
+    if name == "virtual_geotiff.webp" and ifd.samples_per_pixel == 4:
+        return [{"name": name, "configuration": {"alpha": True}}]
     return [{"name": name}]
 
 
@@ -304,3 +327,26 @@ def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
 
 #: libjpeg ``J_COLOR_SPACE`` values (``jpeglib.h``).
 _JCS_UNKNOWN, _JCS_RGB, _JCS_YCBCR = 0, 2, 3
+
+
+def uses_libtiff(ifd: IfdInfo) -> bool:
+    """True when the IFD's chunks decode through ``virtual_geotiff.libtiff`` (see ``tiff.reader.needs_libtiff``)."""
+    return needs_libtiff(ifd.compression, ifd.photometric, ifd.predictor, ifd.bits_per_sample)
+
+
+def _libtiff_codec(ifd: IfdInfo, byteorder: str, layout: ChunkLayout) -> CodecJSON:
+    """The one-stage chain of an IFD only libtiff decodes: its coding tags, chunk width and sample layout."""
+    samples = layout.interleaved_samples
+    tags = [[tag, typ, count, base64.b64encode(raw).decode("ascii")] for tag, typ, count, raw in ifd.coding_tags]
+    if samples == 1 and ifd.samples_per_pixel > 1:  # one plane of a separate-planes image is greyscale
+        photometric = (1).to_bytes(2, "little" if byteorder == "<" else "big")
+        tags = [t for t in tags if t[0] != _PHOTOMETRIC_TAG]
+        tags.append([_PHOTOMETRIC_TAG, 3, 1, base64.b64encode(photometric).decode("ascii")])
+    short_rows = _shortest_chunk_rows(layout) if layout.short_last_chunk else 0
+    return {"name": "virtual_geotiff.libtiff",
+            "configuration": {"byteorder": byteorder, "tags": sorted(tags), "width": layout.chunks[-1],
+                              "samples": samples, "bits": ifd.bits_per_sample,
+                              "sample_format": ifd.sample_format, "short_rows": short_rows}}
+
+
+_PHOTOMETRIC_TAG = 262

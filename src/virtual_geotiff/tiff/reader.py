@@ -24,7 +24,7 @@ from ..sources import SourceStamp
 from .chain import IfdChain, check_tag_values, walk_ifd_chain, walk_sub_ifds
 from .decode import EntryValues, enumerated, geo_keys, uniform
 from .source import CachedRangeReader, ReadStats
-from .tags import Compression, PlanarConfig, Predictor, SampleFormat
+from .tags import Compression, Photometric, PlanarConfig, Predictor, SampleFormat
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ class IfdInfo:
     colormap: np.ndarray | None = None  # uint16, shape (entries, 3): one (r, g, b) row per index
     geo: GeoTags = field(default_factory=GeoTags)
     tags_present: frozenset[int] = frozenset()
+    #: For IFDs only libtiff decodes (``codecs.libtiff``): the tags that describe one chunk's coding, as
+    #: ``(tag, field type, count, value bytes in the file's byte order)``; empty for every other IFD.
+    coding_tags: tuple[tuple[int, int, int, bytes], ...] = ()
 
     #: For a SubIFD (tag 330): the main IFD that lists it and its position in that list (``index`` is then
     #: unique across the file, after the main chain's IFDs).
@@ -243,7 +246,36 @@ def ifd_info(values: EntryValues) -> IfdInfo:
         colormap=None if colormap is None else _colormap(colormap, url, index),
         geo=geo,
         tags_present=frozenset(entries),
+        coding_tags=_coding_tags(values) if needs_libtiff(compression, photometric, predictor, bits) else (),
     )
+
+
+def needs_libtiff(compression: int, photometric: int, predictor: int, bits: int) -> bool:
+    """True for codings only libtiff decodes exactly as GDAL does (``codecs.libtiff``): CCITT RLE/Fax3/Fax4,
+    SGILOG/LogLuv, YCbCr without JPEG (chroma subsampling) and a horizontal predictor on packed samples."""
+    return (
+        compression in LIBTIFF_COMPRESSIONS
+        or (photometric == Photometric.YCBCR and compression not in (Compression.JPEG, Compression.OJPEG))
+        or (predictor == Predictor.HORIZONTAL and bits not in (8, 16, 32, 64))
+    )
+
+
+#: Compressions decoded through libtiff (``codecs.libtiff``).
+LIBTIFF_COMPRESSIONS = frozenset({Compression.CCITT_RLE, Compression.CCITT_FAX3, Compression.CCITT_FAX4,
+                                  Compression.SGILOG, Compression.SGILOG24})
+#: Tags copied verbatim into the one-strip TIFF ``codecs.libtiff`` hands to libtiff: how the samples are coded
+#: (Compression, Photometric, FillOrder, T4/T6Options, Predictor, ExtraSamples, YCbCr coefficients,
+#: subsampling, positioning, ReferenceBlackWhite, StoNits). Size, strips and sample types are written anew.
+_CODING_TAGS = (259, 262, 266, 292, 293, 317, 338, 529, 530, 531, 532, 37439)
+
+
+def _coding_tags(values: EntryValues) -> tuple[tuple[int, int, int, bytes], ...]:
+    out = []
+    for tag in _CODING_TAGS:
+        entry = values.entries.get(tag)
+        if entry is not None:
+            out.append((tag, entry.type, entry.count, values.raw(tag) or b""))
+    return tuple(out)
 
 
 #: Tags that make ``GeoTags``; an IFD with none of them (most overview IFDs) shares one empty ``GeoTags``.
