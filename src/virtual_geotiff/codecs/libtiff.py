@@ -18,6 +18,10 @@ Configuration (one array->bytes stage that replaces ``bytes``; nothing else in t
   (Compression, Photometric, FillOrder, T4/T6Options, Predictor, ExtraSamples, YCbCr tags, StoNits).
 - ``width``: chunk width in pixels; ``samples``: samples per pixel in one chunk (1 for separate planes);
   ``bits``/``sample_format``: BitsPerSample and SampleFormat of each sample.
+- ``blob``: old-style JPEG only (else ``null``): base64 of the bytes the IFD's JPEGQTables, JPEGDCTables,
+  JPEGACTables and JPEGInterchangeFormat tags point at. In ``tags`` those tags hold offsets into ``blob``;
+  the wrapped TIFF places ``blob`` right before the chunk and adds its offset. JPEGInterchangeFormatLength
+  holds the length of the header part (the end of ``blob``); the chunk's length is added to it.
 - ``short_rows``: rows of a short last strip (0 when no strip is short). A chunk is first decoded with the
   chunk's full height; when libtiff refuses that, with ``short_rows`` rows, padded with zeros (Zarr
   crops the padding away).
@@ -52,8 +56,11 @@ class LibtiffCodec(TiffArrayBytesDecoder):
     bits: int = 8
     sample_format: int = 1
     short_rows: int = 0
+    blob: str | None = None
 
     def __post_init__(self) -> None:
+        if self.blob is not None:
+            base64.b64decode(self.blob, validate=True)
         if self.byteorder not in ("<", ">"):
             raise ValueError(f"byteorder must be '<' or '>', got {self.byteorder!r}")
         for name in ("width", "samples", "bits", "sample_format"):
@@ -97,8 +104,9 @@ class LibtiffCodec(TiffArrayBytesDecoder):
                 f"this array's chunks are decoded through libtiff (codec {self.codec_name}), which needs the "
                 f"'libtiff' extra: {INSTALL_HINT}"
             ) from exc
+        blob = None if self.blob is None else base64.b64decode(self.blob)
         tiff = one_strip_tiff(self.byteorder, self.tags, self.width, rows, self.samples, self.bits,
-                              self.sample_format, chunk)
+                              self.sample_format, chunk, blob)
         try:
             with rasterio.Env(GTIFF_IGNORE_READ_ERRORS=False), MemoryFile(tiff) as mem, mem.open() as ds:
                 out = ds.read()
@@ -111,9 +119,15 @@ class LibtiffCodec(TiffArrayBytesDecoder):
         return out
 
 
+#: Old-style JPEG tags whose values are offsets into ``blob`` (JPEGInterchangeFormat, Q/DC/AC tables).
+_BLOB_OFFSET_TAGS = (513, 519, 520, 521)
+_JIF_LENGTH = 514
+
+
 def one_strip_tiff(byteorder: str, tags: tuple, width: int, rows: int, samples: int, bits: int,
-                   sample_format: int, chunk: bytes) -> bytes:
-    """A classic TIFF holding ``chunk`` as its only strip, described by ``tags`` plus its own size tags."""
+                   sample_format: int, chunk: bytes, blob: bytes | None = None) -> bytes:
+    """A classic TIFF holding ``chunk`` as its only strip, described by ``tags`` plus its own size tags
+    (and, for old-style JPEG, ``blob`` right before the chunk: see the module docstring)."""
     entries: dict[int, tuple[int, int, bytes]] = {
         tag: (typ, count, base64.b64decode(value)) for tag, typ, count, value in tags
     }
@@ -144,12 +158,25 @@ def one_strip_tiff(byteorder: str, tags: tuple, width: int, rows: int, samples: 
         else:
             fields.append((tag, typ, n, struct.pack(byteorder + "I", table_end + len(values))))
             values += raw + (b"\0" if len(raw) % 2 else b"")
-    data_at = table_end + len(values)
+    blob_at = table_end + len(values)
+    data_at = blob_at + len(blob or b"")
+    if blob is not None:  # offsets into blob: shift them (they are LONGs, inline or among ``values``)
+        for i, (tag, typ, n, field) in enumerate(fields):
+            if tag not in _BLOB_OFFSET_TAGS and tag != _JIF_LENGTH:
+                continue
+            shift = len(chunk) if tag == _JIF_LENGTH else blob_at
+            at = None if 4 * n <= 4 else struct.unpack(byteorder + "I", field)[0] - table_end
+            raw = field[: 4 * n] if at is None else bytes(values[at: at + 4 * n])
+            new = struct.pack(f"{byteorder}{n}I", *(v + shift for v in struct.unpack(f"{byteorder}{n}I", raw)))
+            if at is None:
+                fields[i] = (tag, typ, n, new)
+            else:
+                values[at: at + 4 * n] = new
     out = bytearray(b"II*\0" if byteorder == "<" else b"MM\0*")
     out += struct.pack(byteorder + "IH", 8, count)
     for tag, typ, n, field in fields:
         if tag == 273:
             field = struct.pack(byteorder + "I", data_at)
         out += struct.pack(byteorder + "HHI", tag, typ, n) + field
-    out += struct.pack(byteorder + "I", 0) + values + chunk
+    out += struct.pack(byteorder + "I", 0) + values + (blob or b"") + chunk
     return bytes(out)

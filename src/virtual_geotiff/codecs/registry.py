@@ -346,7 +346,9 @@ def _libtiff_codec(ifd: IfdInfo, byteorder: str, layout: ChunkLayout) -> CodecJS
     return {"name": "virtual_geotiff.libtiff",
             "configuration": {"byteorder": byteorder, "tags": sorted(tags), "width": layout.chunks[-1],
                               "samples": samples, "bits": ifd.bits_per_sample,
-                              "sample_format": ifd.sample_format, "short_rows": short_rows}}
+                              "sample_format": ifd.sample_format, "short_rows": short_rows,
+                              "blob": base64.b64encode(ifd.coding_blob).decode("ascii")
+                              if ifd.compression == Compression.OJPEG else None}}
 
 
 _PHOTOMETRIC_TAG = 262

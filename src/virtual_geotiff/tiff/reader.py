@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import dataclasses
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError, where
+from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError, UnsupportedTiffError, where
 from ..limits import Limits
 from ..sources import SourceStamp
 from .chain import IfdChain, check_tag_values, walk_ifd_chain, walk_sub_ifds
@@ -80,6 +81,9 @@ class IfdInfo:
     #: For IFDs only libtiff decodes (``codecs.libtiff``): the tags that describe one chunk's coding, as
     #: ``(tag, field type, count, value bytes in the file's byte order)``; empty for every other IFD.
     coding_tags: tuple[tuple[int, int, int, bytes], ...] = ()
+    #: Old-style JPEG: the file bytes its JPEGInterchangeFormat / JPEGQTables / JPEGDCTables / JPEGACTables
+    #: tags point at, concatenated; in ``coding_tags`` those tags then hold offsets into this blob.
+    coding_blob: bytes = b""
 
     #: For a SubIFD (tag 330): the main IFD that lists it and its position in that list (``index`` is then
     #: unique across the file, after the main chain's IFDs).
@@ -137,16 +141,17 @@ async def _read_tiff_header(store: Any, path: str, url: str, limits: Limits) -> 
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"{url} does not exist (or is not readable with the registered store); check the "
                                 f"path, and the store's bucket, region and credentials") from exc
-    infos = _decode_chain(chain, reader, url, limits)
+    infos = await _with_ojpeg_blobs(_decode_chain(chain, reader, url, limits), reader, chain.byteorder, limits)
     sub_infos: tuple[IfdInfo, ...] = ()
     subs = await walk_sub_ifds(reader, chain, limits)
     if subs is not None:
         await reader.fetch_regions(subs.chain.regions, limits.prefetch_bytes)
         first = len(infos)
+        decoded = await _with_ojpeg_blobs(_decode_chain(subs.chain, reader, url, limits), reader, chain.byteorder,
+                                          limits)
         sub_infos = tuple(
             dataclasses.replace(info, index=first + i, parent=parent, sub_index=k)
-            for i, (info, (parent, k)) in enumerate(
-                zip(_decode_chain(subs.chain, reader, url, limits), subs.parents, strict=True))
+            for i, (info, (parent, k)) in enumerate(zip(decoded, subs.parents, strict=True))
         )
     return TiffHeader(url=url, byteorder=chain.byteorder, bigtiff=chain.bigtiff, ifds=infos, stats=reader.stats,
                       stamp=reader.stamp, sub_ifds=sub_infos)
@@ -190,12 +195,14 @@ def ifd_info(values: EntryValues) -> IfdInfo:
     width = values.first(256, None, "ImageWidth")
     height = values.first(257, None, "ImageLength")
     spp = values.first(277, 1, "SamplesPerPixel") or 1
+    compression = enumerated(values, 259, Compression.NONE)
+    photometric = values.first(262, -1, "PhotometricInterpretation")
+    if compression == Compression.OJPEG and photometric == Photometric.YCBCR and 277 not in entries:
+        spp = 3  # libtiff's OJPEG decoder (and so GDAL) assumes 3 samples for YCbCr when the tag is missing
     bits = uniform(values.ints(258) or (1,), "BitsPerSample", url, index)
     sample_format = uniform(values.ints(339) or (SampleFormat.UINT,), "SampleFormat", url, index)
-    compression = enumerated(values, 259, Compression.NONE)
     predictor = enumerated(values, 317, Predictor.NONE)
     planar = enumerated(values, 284, PlanarConfig.CONTIG)
-    photometric = values.first(262, -1, "PhotometricInterpretation")
     tile_width = values.first(322, None, "TileWidth")
     tile_height = values.first(323, None, "TileLength")
     if (tile_width is None) != (tile_height is None):
@@ -246,7 +253,8 @@ def ifd_info(values: EntryValues) -> IfdInfo:
         colormap=None if colormap is None else _colormap(colormap, url, index),
         geo=geo,
         tags_present=frozenset(entries),
-        coding_tags=_coding_tags(values) if needs_libtiff(compression, photometric, predictor, bits) else (),
+        coding_tags=_coding_tags(values, compression) if needs_libtiff(compression, photometric, predictor, bits)
+        else (),
     )
 
 
@@ -262,16 +270,23 @@ def needs_libtiff(compression: int, photometric: int, predictor: int, bits: int)
 
 #: Compressions decoded through libtiff (``codecs.libtiff``).
 LIBTIFF_COMPRESSIONS = frozenset({Compression.CCITT_RLE, Compression.CCITT_FAX3, Compression.CCITT_FAX4,
-                                  Compression.SGILOG, Compression.SGILOG24})
+                                  Compression.OJPEG, Compression.SGILOG, Compression.SGILOG24})
 #: Tags copied verbatim into the one-strip TIFF ``codecs.libtiff`` hands to libtiff: how the samples are coded
 #: (Compression, Photometric, FillOrder, T4/T6Options, Predictor, ExtraSamples, YCbCr coefficients,
 #: subsampling, positioning, ReferenceBlackWhite, StoNits). Size, strips and sample types are written anew.
 _CODING_TAGS = (259, 262, 266, 292, 293, 317, 338, 529, 530, 531, 532, 37439)
 
 
-def _coding_tags(values: EntryValues) -> tuple[tuple[int, int, int, bytes], ...]:
+#: Old-style JPEG's own tags: JPEGProc, JPEGInterchangeFormat(+Length), JPEGRestartInterval, JPEGLosslessPredictors,
+#: JPEGPointTransforms, JPEGQTables, JPEGDCTables, JPEGACTables.
+_OJPEG_TAGS = (512, 513, 514, 515, 517, 518, 519, 520, 521)
+#: The OJPEG tags whose values are file offsets (their bytes go to ``IfdInfo.coding_blob``).
+OJPEG_OFFSET_TAGS = (519, 520, 521, 513)
+
+
+def _coding_tags(values: EntryValues, compression: int) -> tuple[tuple[int, int, int, bytes], ...]:
     out = []
-    for tag in _CODING_TAGS:
+    for tag in _CODING_TAGS + (_OJPEG_TAGS if compression == Compression.OJPEG else ()):
         entry = values.entries.get(tag)
         if entry is not None:
             out.append((tag, entry.type, entry.count, values.raw(tag) or b""))
@@ -303,3 +318,80 @@ def _colormap(values: tuple[int, ...], url: str, index: int) -> np.ndarray:
         raise TiffFormatError(f"{where(url, index)} has a ColorMap of {len(values)} values, not 3 per entry; "
                               f"{CORRUPT_HINT}")
     return np.asarray(values, dtype=np.uint16).reshape(3, -1).T.copy()
+
+
+async def _with_ojpeg_blobs(infos: tuple[IfdInfo, ...], reader: CachedRangeReader, byteorder: str,
+                            limits: Limits) -> tuple[IfdInfo, ...]:
+    """Old-style JPEG IFDs with the bytes their offset tags point at (tables, the JPEG header) attached.
+
+    libtiff reads the quantisation and Huffman tables (and the JPEGInterchangeFormat header) from wherever
+    these tags point in the file; the one-strip TIFF ``codecs.libtiff`` builds per chunk carries copies, so
+    the tags are rewritten to offsets into ``coding_blob``. The JPEGInterchangeFormat header (from its
+    offset up to the first chunk) is placed last, so that in the one-strip TIFF it runs straight into the
+    chunk, as it does in files where it spans the whole stream.
+    """
+    if all(info.compression != Compression.OJPEG for info in infos):
+        return infos
+    out = []
+    for info in infos:
+        if info.compression == Compression.OJPEG:
+            info = await _ojpeg_blobs(info, reader, byteorder, limits)
+        out.append(info)
+    return tuple(out)
+
+
+#: Largest Huffman table a DHT-style JPEGDCTables/JPEGACTables entry holds: 16 counts + 256 symbols.
+_HUFFMAN_MAX = 16 + 256
+_QTABLE = 64
+
+
+async def _ojpeg_blobs(info: IfdInfo, reader: CachedRangeReader, byteorder: str, limits: Limits) -> IfdInfo:
+    loc = where(reader.url, info.index)
+    tags = {tag: (typ, count, raw) for tag, typ, count, raw in info.coding_tags}
+    blob = bytearray()
+    rewritten: dict[int, tuple[int, int, bytes]] = {}
+    for tag in OJPEG_OFFSET_TAGS[:3]:  # tables: each offset one table
+        if tag not in tags:
+            continue
+        typ, count, raw = tags[tag]
+        if typ not in (4, 13) or count > 16:
+            raise TiffFormatError(f"{loc}: old-style JPEG table tag {tag} holds {count} values of type {typ}; "
+                                  f"{CORRUPT_HINT}")
+        offsets = struct.unpack(f"{byteorder}{count}I", raw[: 4 * count])
+        new = []
+        for offset in offsets:
+            data = await reader.read(offset, offset + (_QTABLE if tag == 519 else _HUFFMAN_MAX))
+            size = _QTABLE if tag == 519 else 16 + sum(data[:16])
+            if len(data) < size:
+                raise TiffFormatError(f"{loc}: old-style JPEG table at offset {offset} (tag {tag}) lies past the "
+                                      f"end of the file; {CORRUPT_HINT}")
+            new.append(len(blob))
+            blob += data[:size]
+        rewritten[tag] = (4, count, struct.pack(f"{byteorder}{count}I", *new))
+    if 513 in tags:
+        start = struct.unpack(byteorder + "I", tags[513][2][:4])[0]
+        first = int(info.offsets[0]) if info.offsets.size else start
+        header = b""
+        if 0 < start < first:
+            if first - start > limits.max_tag_value_bytes:
+                raise LimitExceededError(f"{loc}: the old-style JPEG header at {start} is {first - start} bytes, "
+                                         f"above max_tag_value_bytes={limits.max_tag_value_bytes}")
+            header = await reader.read(start, first)
+        if 514 in tags and info.offsets.size:
+            length = struct.unpack(byteorder + "I", tags[514][2][:4])[0]
+            end = first + int(info.byte_counts[0])
+            if start + length > end:
+                # libtiff decodes from the JPEGInterchangeFormat stream, past the end of the first chunk: the
+                # chunk's own bytes are not what GDAL decodes (measured on libtiff's smallliz.tif)
+                raise UnsupportedTiffError(
+                    f"old-style JPEG in {loc}: its JPEGInterchangeFormat stream (bytes {start}-{start + length}) "
+                    f"runs past the end of its first chunk (byte {end}), so a chunk alone does not hold what "
+                    "libtiff decodes; rewrite it with `gdal_translate -co COMPRESS=JPEG in.tif out.tif`"
+                )
+        rewritten[513] = (4, 1, struct.pack(byteorder + "I", len(blob)))
+        blob += header
+        rewritten.pop(514, None)
+        if 514 in tags:  # the header plus the chunk: filled in per chunk by the codec
+            rewritten[514] = (4, 1, struct.pack(byteorder + "I", len(header)))
+    coding = tuple((tag, *rewritten.get(tag, (typ, count, raw))) for tag, (typ, count, raw) in tags.items())
+    return dataclasses.replace(info, coding_tags=coding, coding_blob=bytes(blob))
