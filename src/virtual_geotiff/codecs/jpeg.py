@@ -6,8 +6,9 @@ them to libjpeg (libjpeg-turbo, through imagecodecs) with every chunk.
 
 Colour handling is libtiff's as GDAL configures it (see ``registry._jpeg_configuration``): ``colorspace``
 and ``outcolorspace`` are libjpeg ``J_COLOR_SPACE`` values that override whatever the stream's markers
-say: ``3 -> 2`` (YCbCr to RGB, default fancy upsampling) for Photometric=YCbCr, ``0 -> 0`` (no colour
-conversion) otherwise. ``None`` (stores written before these rules) leaves the choice to libjpeg.
+say: ``3 -> 2`` (YCbCr to RGB, default fancy upsampling) for Photometric=YCbCr; otherwise no colour
+conversion, asked for as the same space in and out (``1 -> 1`` greyscale, ``2 -> 2`` RGB, ``4 -> 4`` CMYK,
+by component count). ``None`` leaves the choice to libjpeg's guess from the markers.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedTiffError, where
+from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
 from ..layout import ChunkLayout
 from ..tiff.reader import IfdInfo, needs_libtiff
 from ..tiff.tags import (
@@ -158,6 +158,7 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     dtype = sample_dtype(ifd, url)
     if uses_libtiff(ifd):
         return CodecPlan(dtype=dtype, codecs=(_libtiff_codec(ifd, byteorder, layout),))
+    _check_expansion(ifd, layout, dtype, loc)
 
     decompress: list[CodecJSON]  # in decode order
     if compression == Compression.NONE:
@@ -316,17 +317,23 @@ def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
         raise UnsupportedTiffError(f"JPEG with BitsPerSample={ifd.bits_per_sample} in {loc} is not supported; "
                                    "rewrite it losslessly with `gdal_translate -co COMPRESS=DEFLATE`")
     contig = ifd.planar != PlanarConfig.SEPARATE or ifd.samples_per_pixel == 1
+    colorspace: int | None
     if contig and ifd.photometric == Photometric.YCBCR:
         colorspace, outcolorspace = _JCS_YCBCR, _JCS_RGB
     else:
-        colorspace, outcolorspace = _JCS_UNKNOWN, _JCS_UNKNOWN
+        # JCS_UNKNOWN -> JCS_UNKNOWN as libtiff does; imagecodecs reads 0 as "not given", so the same no-op is
+        # asked for as "the stream's components are already what we want" for 1, 3 and 4 components.
+        colorspace = _JCS_AS_STORED.get(ifd.samples_per_pixel if contig else 1)
+        outcolorspace = colorspace
     tables = None if not ifd.jpeg_tables else base64.b64encode(ifd.jpeg_tables).decode("ascii")
     return {"tables": tables, "colorspace": colorspace, "outcolorspace": outcolorspace,
             "bits": ifd.bits_per_sample}
 
 
 #: libjpeg ``J_COLOR_SPACE`` values (``jpeglib.h``).
-_JCS_UNKNOWN, _JCS_RGB, _JCS_YCBCR = 0, 2, 3
+_JCS_GRAYSCALE, _JCS_RGB, _JCS_YCBCR, _JCS_CMYK = 1, 2, 3, 4
+#: Components per chunk -> the colour space whose conversion to itself is libjpeg's plain copy.
+_JCS_AS_STORED = {1: _JCS_GRAYSCALE, 3: _JCS_RGB, 4: _JCS_CMYK}
 
 
 def uses_libtiff(ifd: IfdInfo) -> bool:
@@ -352,3 +359,39 @@ def _libtiff_codec(ifd: IfdInfo, byteorder: str, layout: ChunkLayout) -> CodecJS
 
 
 _PHOTOMETRIC_TAG = 262
+
+
+#: Most a stored byte can expand to, per compression, plus a constant for headers and the last block:
+#: Deflate's longest match (258 bytes) costs at least 2 bits, so a stream expands at most ~1032:1;
+#: PackBits at most 128 bytes from 2. Other compressions (LZW, ZSTD, LZMA, image codecs) are not bounded
+#: tightly enough to matter and are not checked.
+_MAX_EXPANSION: dict[int, tuple[int, int]] = {
+    Compression.ADOBE_DEFLATE: (1032, 1024),
+    Compression.DEFLATE: (1032, 1024),
+    Compression.PACKBITS: (64, 128),
+}
+
+
+def _check_expansion(ifd: IfdInfo, layout: ChunkLayout, dtype: np.dtype, loc: str) -> None:
+    """Refuse chunks too short to decode to even the shortest chunk's size with their compression.
+
+    Corrupt size tags (ImageWidth, SamplesPerPixel, BitsPerSample, tile size) make every chunk claim more
+    pixels than its stored bytes can hold; read, each such chunk would fail deep inside zarr with an untyped
+    reshape error. Checked here, at build time, the file is refused with a message naming the cause.
+    """
+    bound = _MAX_EXPANSION.get(ifd.compression)
+    present = layout.lengths[layout.lengths > 0]
+    if bound is None or not present.size:
+        return
+    samples_row = layout.chunks[-1] * layout.interleaved_samples
+    row_bytes = -(-samples_row * ifd.bits_per_sample // 8) if is_packed(ifd) else samples_row * dtype.itemsize
+    need = _shortest_chunk_rows(layout) * row_bytes
+    shortest = int(present.min())
+    ratio, extra = bound
+    if need > shortest * ratio + extra:
+        raise TiffFormatError(
+            f"{loc}: a {enum_name(Compression, ifd.compression)} chunk of {shortest} bytes cannot decode to the "
+            f"{need} bytes its tags require (ImageWidth={ifd.width}, SamplesPerPixel={ifd.samples_per_pixel}, "
+            f"BitsPerSample={ifd.bits_per_sample}, chunk {layout.chunks[-1]} x {layout.chunks[-2]}): the "
+            f"compression expands at most {ratio}:1, so the tags or byte counts are corrupt; {CORRUPT_HINT}"
+        )
