@@ -1,5 +1,5 @@
-"""Sample types outside the conformance matrix: complex128 (GDAL CFloat64) read exactly; complex integers
-(GDAL CInt16/CInt32) refused by name."""
+"""Sample types outside the conformance matrix: complex128 (GDAL CFloat64) and complex integers (GDAL CInt16;
+CInt32 in tests/test_gdal_codecs.py) read exactly as rasterio returns them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tifffile
 import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
-from virtual_geotiff import UnsupportedTiffError, VirtualTIFF
+from virtual_geotiff import VirtualTIFF
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")]
 
@@ -36,14 +36,21 @@ def test_complex_float_matches_rasterio_and_tifffile(tmp_path, registry, dtype):
     np.testing.assert_array_equal(ours, tifffile.imread(path))
 
 
-@pytest.mark.parametrize("dtype", ["complex_int16", "int32"])
-def test_complex_integer_refused_by_name(tmp_path, registry, dtype):
+@pytest.mark.parametrize("byteorder", ["little", "big"])
+@pytest.mark.parametrize("layout", [{"tiled": True, "blockxsize": 16, "blockysize": 16}, {"blockysize": 7}])
+def test_complex_int16_reads_as_rasterio(tmp_path, registry, layout, byteorder):
+    """GDAL CInt16 (SampleFormat=5): rasterio and tifffile both return complex64."""
+    rng = np.random.default_rng(2)
+    data = (rng.integers(-30000, 30000, (37, 53)) + 1j * rng.integers(-30000, 30000, (37, 53))).astype("complex64")
     path = tmp_path / "ci.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=16, height=16, count=1,
-                       dtype="complex_int16" if dtype == "complex_int16" else "int32") as ds:
-        ds.write(np.zeros((16, 16), dtype="complex64" if dtype == "complex_int16" else "int32"), 1)
-    if dtype != "complex_int16":  # the control: the same file with real samples reads
-        VirtualTIFF()(url=f"file://{path}", registry=registry)
-        return
-    with pytest.raises(UnsupportedTiffError, match=r"COMPLEXINT.*gdal_translate -ot CFloat32"):
-        VirtualTIFF()(url=f"file://{path}", registry=registry)
+    with rasterio.open(path, "w", driver="GTiff", width=53, height=37, count=1, dtype="complex_int16",
+                       compress="deflate", endianness=byteorder.upper(), **layout) as ds:
+        ds.write(data, 1)
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    ours = zarr.open_group(store, mode="r", zarr_format=3)["0"][...]
+    with rasterio.open(path) as ds:
+        ref = ds.read(1)
+    assert ours.dtype == ref.dtype == np.complex64
+    np.testing.assert_array_equal(ours, ref)
+    np.testing.assert_array_equal(ours, data)
+    np.testing.assert_array_equal(ours, tifffile.imread(path))

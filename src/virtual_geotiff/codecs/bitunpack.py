@@ -5,7 +5,7 @@ bytes->array stage replaces ``bytes`` and widens every sample to the smallest fi
 (uint8 up to 8 bits, uint16 up to 16, uint32 up to 32), which is what GDAL returns. ``samples`` is the
 number of interleaved samples per pixel in a stored row (bands for chunky data, otherwise 1). A short
 last strip decodes to fewer rows; they are padded with zeros here (Zarr crops them away). ``min_rows`` is
-the fewest rows any chunk may hold (the short last strip's, else a full chunk's): fewer means a corrupt chunk,
+the rows of the short last strip (else a full chunk's): a chunk with any other number of whole rows is corrupt,
 refused rather than padded with zeros. 0 (stores written before the field existed) skips the check.
 """
 
@@ -41,10 +41,11 @@ class BitUnpackCodec(TiffArrayBytesDecoder):
         total = int(np.prod(spec.shape))
         row_bytes = -(-runlen * self.bits // 8)
         rows = min(data.size // row_bytes, total // runlen)
-        if rows < self.min_rows:
+        if rows < self.min_rows or (self.min_rows and self.min_rows < rows < total // runlen):
             raise TiffFormatError(
-                f"a {self.bits}-bit chunk holds {rows} full rows of {row_bytes} bytes ({data.size} bytes), fewer "
-                f"than the {self.min_rows} rows even the shortest chunk has; the chunk is corrupt; {STALE_HINT}"
+                f"a {self.bits}-bit chunk holds {rows} full rows of {row_bytes} bytes ({data.size} bytes): neither "
+                f"a full chunk ({total // runlen} rows) nor the shortest chunk ({self.min_rows}); the chunk is "
+                f"corrupt; {STALE_HINT}"
             )
         out = np.zeros(total, dtype=dtype)
         if rows:

@@ -4,7 +4,8 @@ A complex integer sample is two signed integers (real, imaginary) of ``bits`` ea
 order. numpy has no complex integer type; rasterio returns both CInt16 and CInt32 as ``complex64`` (GDAL
 converts each part to float32, rounding to nearest), and this array->bytes stage (it replaces ``bytes``)
 returns exactly that. A short last strip decodes to fewer values and is padded with zeros here (Zarr crops
-them away); ``min_bytes`` is the stored size of the shortest chunk, below which the chunk is corrupt.
+them away); ``min_bytes`` is the stored size of that short strip: a chunk holding neither a full chunk nor
+exactly that many whole values is corrupt and refused, never padded.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class ComplexIntCodec(TiffArrayBytesDecoder):
         total = int(np.prod(spec.shape))
         word = np.dtype(f"{'<' if self.endian == 'little' else '>'}i{self.bits // 8}")
         stored = min(data.size // (2 * word.itemsize), total)
-        if data.size < self.min_bytes or (self.min_bytes == 0 and stored < total):
+        full = total * 2 * word.itemsize
+        if data.size < full and (data.size < self.min_bytes or self.min_bytes == 0
+                                 or stored * 2 * word.itemsize != self.min_bytes):
             raise TiffFormatError(
                 f"a complex integer chunk holds {data.size} bytes, fewer than the "
                 f"{self.min_bytes or total * 2 * word.itemsize} its shortest chunk needs; the chunk is corrupt; "

@@ -6,7 +6,9 @@ crops the padded rows away, so they are never visible. Only arrays with a short 
 
 ``min_bytes`` is the decoded size of that last strip: a chunk decoding to fewer bytes is corrupt (a damaged
 stream, or tags that disagree with the data), and padding it would hand back zeros as pixels. 0 (stores
-written before the field existed) skips the check.
+written before the field existed) skips the check. ``row_bytes`` is the decoded size of one row: a chunk
+shorter than a full one must be that last strip (plus less than a row of trailing bytes, which libtiff
+ignores); any other short chunk is a damaged full strip and refused, never padded. 0 skips this check.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class PadCodec(TiffBytesDecoder):
     codec_name: ClassVar[str] = "virtual_geotiff.pad"
     threaded: ClassVar[bool] = False
     min_bytes: int = 0
+    row_bytes: int = 0
 
     def decode_chunk(self, data: np.ndarray, spec) -> np.ndarray:
         want = chunk_nbytes(spec)
@@ -32,10 +35,10 @@ class PadCodec(TiffBytesDecoder):
             return data
         if data.size > want:  # trailing bytes after the last row, as tifffile and libtiff ignore them
             return data[:want]
-        if data.size < self.min_bytes:
+        if data.size < self.min_bytes or (self.row_bytes and data.size >= self.min_bytes + self.row_bytes):
             raise TiffFormatError(
-                f"a chunk decoded to {data.size} bytes, fewer than the {self.min_bytes} even the short last "
-                f"strip holds (a full chunk is {want}); the chunk is corrupt or the file's tags disagree with it; "
+                f"a chunk decoded to {data.size} bytes: neither a full chunk ({want}) nor the short last strip "
+                f"({self.min_bytes}); the chunk is corrupt or the file's tags disagree with it; "
                 f"{STALE_HINT}"
             )
         out = np.zeros(want, dtype=np.uint8)

@@ -233,7 +233,8 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     if layout.short_last_chunk and not packed and not complex_int:
         row_bytes = layout.chunks[-1] * layout.interleaved_samples * dtype.itemsize
         bytes_to_bytes.append({"name": "virtual_geotiff.pad",
-                               "configuration": {"min_bytes": _shortest_chunk_rows(layout) * row_bytes}})
+                               "configuration": {"min_bytes": _shortest_chunk_rows(layout) * row_bytes,
+                                                 "row_bytes": row_bytes}})
     bytes_to_bytes += list(reversed(decompress))
     if ifd.fill_order == FILL_ORDER_LSB_FIRST:
         bytes_to_bytes.append({"name": "virtual_geotiff.bitorder"})  # decoded first: before decompression

@@ -20,7 +20,10 @@ array through zarr and classifies the case:
     The build (or a chunk read) raised a ``virtual_geotiff.errors`` exception.
 ``read-error``
     The build succeeded, reading a chunk failed with a codec/store error, and tifffile fails on that page
-    too (corrupt compressed payload: both readers refuse it).
+    too (corrupt compressed payload: both readers refuse it), or tifffile pads a chunk that decodes short
+    (tifffile >= 2026.11 does) while GDAL refuses the page as we do: a chunk of a portable chain
+    (zlib/zstd + ``bytes``) that decompresses to the wrong size fails in zarr's own ``bytes`` codec, which
+    no virtual-geotiff code runs in.
 ``unverified``
     tifffile cannot decode the page and ours decodes to something other than the seed. Not necessarily
     wrong (a mutated tag can legitimately change the image), but counted and listed for review.
@@ -517,6 +520,10 @@ def check(data: bytes, seed: Seed | None = None, *, limits: Any = None) -> Resul
         elif isinstance(mine, BaseException):
             if isinstance(ref, BaseException):
                 got, why = "read-error", f"IFD {k}: ours {type(mine).__name__}, tifffile {type(ref).__name__}"
+            elif _gdal_page(data, k) is None:
+                # tifffile pads a chunk that decodes short (since 2026.11); GDAL (libtiff) refuses it as we do.
+                # zarr's own ``bytes`` codec raises that refusal for portable chains (zlib/zstd), untyped.
+                got, why = "read-error", f"IFD {k}: ours {type(mine).__name__}, GDAL refuses too, tifffile pads"
             else:
                 got, why = "untyped-error", f"IFD {k} read: {type(mine).__name__}: {str(mine)[:300]}"
         elif not isinstance(ref, BaseException) and _equal(mine, ref):
