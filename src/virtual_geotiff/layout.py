@@ -75,8 +75,9 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
     chunk_bytes = ch * cw * (1 if separate else spp) * itemsize
     if chunk_bytes > limits.max_chunk_bytes:
         raise LimitExceededError(
-            f"{loc} has chunks of {chunk_bytes} bytes (max_chunk_bytes={limits.max_chunk_bytes}); "
-            "retile it (gdal_translate -co TILED=YES) or raise Limits(max_chunk_bytes=...)"
+            f"{loc} has chunks of {chunk_bytes} bytes decoded, above Limits.max_chunk_bytes="
+            f"{limits.max_chunk_bytes}: a corrupt tile or strip size, or a legitimately huge strip; retile it "
+            "(`gdal_translate -co TILED=YES`) or raise the limit: VirtualTIFF(limits=Limits(max_chunk_bytes=...))"
         )
     offsets, lengths = ifd.offsets, ifd.byte_counts
     what = "tiles" if ifd.is_tiled else "strips"
