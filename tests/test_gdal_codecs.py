@@ -100,6 +100,26 @@ def test_float_horizontal_predictor(tmp_path, registry, dtype, compress, layout,
     np.testing.assert_array_equal(got, data)
 
 
+@pytest.mark.parametrize("compression, predictor, dtype", [("packbits", 2, "uint8"), (None, 3, "float32"),
+                                                           (None, 2, "uint16")])
+def test_predictor_ignored_where_libtiff_ignores_it(tmp_path, registry, compression, predictor, dtype):
+    """libtiff runs a predictor only in LZW/Deflate/LZMA/ZSTD: GDAL returns uncompressed and PackBits samples as
+    stored (fuzz seed 7002 case 1209: a flip made an LZW + Predictor=3 file uncompressed)."""
+    data = RNG.integers(0, 200, (16, 16, 3)).astype(dtype)
+    path = tmp_path / "pred.tif"
+    if compression:
+        tifffile.imwrite(path, data, photometric="rgb", compression=compression, predictor=predictor)
+    else:  # tifffile writes no predictor without compression: a private tag is renamed to Predictor
+        tifffile.imwrite(path, data, photometric="rgb", extratags=[(65000, "H", 1, predictor, True)])
+        path.write_bytes(fuzz.rename_tag(path.read_bytes(), 65000, 317))
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].tags[317].value == predictor
+    with rasterio.open(path) as ds:
+        ref = ds.read()
+    got = ours(path, registry)
+    np.testing.assert_array_equal(got, ref)
+
+
 # -- 4. complex integers ------------------------------------------------------------------------------------------
 def test_complex_int32_reads_as_rasterio(tmp_path, registry):
     """GDAL CInt32 (rasterio cannot write it; tifffile writes the int32 pairs, SampleFormat is set to 5):
