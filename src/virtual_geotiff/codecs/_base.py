@@ -145,3 +145,17 @@ class TiffArrayBytesDecoder(_NamedConfig, ArrayBytesCodec):
 def chunk_nbytes(spec: ArraySpec) -> int:
     """Bytes of one decoded chunk of ``spec`` (shape x item size)."""
     return int(np.prod(spec.shape)) * spec.dtype.to_native_dtype().itemsize
+
+
+def check_full(out: bytes, spec: ArraySpec, codec: Any) -> bytes:
+    """``out`` trimmed to one chunk; shorter than one chunk raises ``TiffFormatError`` when ``codec.exact``."""
+    want = chunk_nbytes(spec)
+    if len(out) > want:
+        return out[:want]
+    if codec.exact and len(out) < want:
+        raise TiffFormatError(
+            f"{codec.codec_name}: a chunk decoded to {len(out)} bytes, not the {want} of a full chunk; the chunk is "
+            "corrupt or the file's tags disagree with it; if the file changed after the references were built, "
+            "rebuild them (`virtual-geotiff verify REPO` lists changed files)"
+        )
+    return out

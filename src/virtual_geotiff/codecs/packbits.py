@@ -10,12 +10,13 @@ from typing import ClassVar
 
 import imagecodecs
 
-from ._base import TiffBytesDecoder
+from ._base import TiffBytesDecoder, check_full
 
 
 @dataclass(frozen=True)
 class PackBitsCodec(TiffBytesDecoder):
     codec_name: ClassVar[str] = "virtual_geotiff.packbits"
+    exact: bool = False  # as in ``virtual_geotiff.lzw``: a short chunk is corrupt when nothing pads it
 
     def decode_chunk(self, data, spec):
-        return imagecodecs.packbits_decode(data.tobytes())
+        return check_full(imagecodecs.packbits_decode(data.tobytes()), spec, self)

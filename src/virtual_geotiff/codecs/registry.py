@@ -66,6 +66,9 @@ _IMAGE_CODECS = {
 #: FillOrder=2: bits within each byte are stored least-significant first.
 FILL_ORDER_LSB_FIRST = 2
 
+#: Our decompressors that can refuse a short chunk themselves (``exact``).
+_EXACT_CAPABLE = frozenset({"virtual_geotiff.lzw", "virtual_geotiff.packbits"})
+
 _ZLIB: CodecJSON = {"name": "numcodecs.zlib", "configuration": {"level": 6}}
 _ZSTD: CodecJSON = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
 
@@ -235,6 +238,9 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
         bytes_to_bytes.append({"name": "virtual_geotiff.pad",
                                "configuration": {"min_bytes": _shortest_chunk_rows(layout) * row_bytes,
                                                  "row_bytes": row_bytes}})
+    if decompress and decompress[0]["name"] in _EXACT_CAPABLE and array_to_bytes["name"] == "bytes" \
+            and not bytes_to_bytes:  # nothing pads the decompressed chunk: a short one is corrupt
+        decompress = [{"name": decompress[0]["name"], "configuration": {"exact": True}}]
     bytes_to_bytes += list(reversed(decompress))
     if ifd.fill_order == FILL_ORDER_LSB_FIRST:
         bytes_to_bytes.append({"name": "virtual_geotiff.bitorder"})  # decoded first: before decompression
@@ -364,12 +370,15 @@ _PHOTOMETRIC_TAG = 262
 
 #: Most a stored byte can expand to, per compression, plus a constant for headers and the last block:
 #: Deflate's longest match (258 bytes) costs at least 2 bits, so a stream expands at most ~1032:1;
-#: PackBits at most 128 bytes from 2. Other compressions (LZW, ZSTD, LZMA, image codecs) are not bounded
-#: tightly enough to matter and are not checked.
+#: PackBits at most 128 bytes from 2; a TIFF LZW code (at least 9 bits) emits at most 4096 bytes (3641:1);
+#: a ZSTD RLE block spends 4 bytes on at most 128 KiB (32768:1). LZMA and image codecs are not checked.
 _MAX_EXPANSION: dict[int, tuple[int, int]] = {
     Compression.ADOBE_DEFLATE: (1032, 1024),
     Compression.DEFLATE: (1032, 1024),
     Compression.PACKBITS: (64, 128),
+    Compression.LZW: (3641, 4096),
+    Compression.ZSTD: (32768, 1024),
+    Compression.ZSTD_DEPRECATED: (32768, 1024),
 }
 
 
