@@ -197,8 +197,8 @@ CORPUS_CLASSES = [
     ("async-tiff/fixtures__image-tiff__planar-rgb-u8.tif", 0, '"planar": 2'),  # separate planes, LZW
     ("async-tiff/fixtures__image-tiff__predictor-3-gray-f32.tif", 0, "floating_point_predictor"),
     ("image-tiff/tests__geotiff__usda_naip_256_webp_z3.tif", 0, "virtual_geotiff.webp"),  # WebP COG
-    ("image-tiff/tests__images__fax4.tiff", 1, "gdal_translate"),  # CCITT: unsupported, says how to convert
-    ("pillow/Tests__images__old-style-jpeg-compression.tif", 1, "gdal_translate"),  # old-style JPEG
+    ("image-tiff/tests__images__fax4.tiff", 0, "virtual_geotiff.libtiff"),  # CCITT: decoded through libtiff
+    ("pillow/Tests__images__old-style-jpeg-compression.tif", 0, "virtual_geotiff.libtiff"),  # old-style JPEG
     ("pillow/Tests__images__crash-0c7e0e8e11ce787078f00b5b0ca409a167f070e0.tif", 1, "error:"),  # fuzzed
     ("pillow/Tests__images__multipage_multiple_frame_loop.tiff", 0, "loops back"),  # looping IFD chain
 ]
