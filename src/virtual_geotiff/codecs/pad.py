@@ -6,9 +6,9 @@ crops the padded rows away, so they are never visible. Only arrays with a short 
 
 ``min_bytes`` is the decoded size of that last strip: a chunk decoding to fewer bytes is corrupt (a damaged
 stream, or tags that disagree with the data), and padding it would hand back zeros as pixels. 0 (stores
-written before the field existed) skips the check. ``row_bytes`` is the decoded size of one row: a chunk
-shorter than a full one must be that last strip (plus less than a row of trailing bytes, which libtiff
-ignores); any other short chunk is a damaged full strip and refused, never padded. 0 skips this check.
+written before the field existed) skips the check. ``row_bytes`` is the decoded size of one row; when it is
+set, a chunk shorter than a full one must be exactly that last strip: any other short chunk is a damaged strip
+(libtiff refuses it too) and is refused, never padded. 0 skips this check.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class PadCodec(TiffBytesDecoder):
             return data
         if data.size > want:  # trailing bytes after the last row, as tifffile and libtiff ignore them
             return data[:want]
-        if data.size < self.min_bytes or (self.row_bytes and data.size >= self.min_bytes + self.row_bytes):
+        if data.size < self.min_bytes or (self.row_bytes and data.size != self.min_bytes):
             raise TiffFormatError(
                 f"a chunk decoded to {data.size} bytes: neither a full chunk ({want}) nor the short last strip "
                 f"({self.min_bytes}); the chunk is corrupt or the file's tags disagree with it; "
