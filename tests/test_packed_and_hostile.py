@@ -240,8 +240,20 @@ def test_unregistered_url_says_how_to_register(tmp_path):
         VirtualTIFF()(url="s3://bucket/x.tif", registry=ObjectStoreRegistry({"file://": obstore.store.LocalStore()}))
 
 
-def test_orientation_is_refused_not_flipped(tmp_path, registry):
+@pytest.mark.parametrize("orientation", [2, 3, 6, 8])
+def test_orientation_is_returned_as_stored_like_gdal(tmp_path, registry, orientation):
+    """GDAL/rasterio and tifffile return the pixels as stored, never rotated: so do we, with a warning and a
+    ``tiff_orientation`` attribute."""
+    import rasterio
+
+    from virtual_geotiff.errors import StoredOrientationWarning
+
     path = _small_tiff(tmp_path)
-    _set_short_tag(path, 274, 3)
-    with pytest.raises(UnsupportedTiffError, match="Orientation=3"):
-        read_array(path, registry)
+    _set_short_tag(path, 274, orientation)
+    with pytest.warns(StoredOrientationWarning, match=f"Orientation={orientation}"):
+        store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    array = zarr.open_group(store, mode="r", zarr_format=3)["0"]
+    assert array.attrs["tiff_orientation"] == orientation
+    with rasterio.open(path) as ds:
+        np.testing.assert_array_equal(array[...], ds.read(1))
+    np.testing.assert_array_equal(array[...], tifffile.imread(path))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .tiff.reader import IfdInfo
-from .tiff.tags import Compression, ExtraSample, Photometric
+from .tiff.tags import ExtraSample, Photometric
 
 _PLAIN = {Photometric.MINISBLACK, Photometric.RGB}
 _NOTES = {
@@ -61,7 +61,7 @@ def colour_attributes(ifd: IfdInfo) -> dict[str, Any]:
     """Attributes describing ``ifd``'s colour model and extra (alpha) bands; empty for plain grey/RGB."""
     attrs: dict[str, Any] = {}
     photometric = ifd.photometric
-    decoded_to_rgb = photometric == Photometric.YCBCR and ifd.compression == Compression.JPEG
+    decoded_to_rgb = photometric == Photometric.YCBCR  # JPEG and libtiff (codecs.libtiff) both decode it to RGB
     if photometric >= 0 and photometric not in _PLAIN and not decoded_to_rgb:
         attrs["photometric"] = photometric_name(photometric)
         if photometric in _NOTES:
@@ -77,4 +77,6 @@ def colour_attributes(ifd: IfdInfo) -> dict[str, Any]:
                   if v in (ExtraSample.ASSOCALPHA, ExtraSample.UNASSALPHA)]
         if alphas:
             attrs["alpha_band"] = alphas[0]
+    if ifd.orientation not in (0, 1):
+        attrs["tiff_orientation"] = ifd.orientation  # stored as is, like GDAL and tifffile return it
     return attrs

@@ -23,6 +23,11 @@ class LimitExceededError(TiffFormatError):
     """A safety limit (IFD count, header bytes, chunks per array, ...) was exceeded."""
 
 
+class StoredOrientationWarning(UserWarning):
+    """An IFD's Orientation tag is not 1 (top-left): its pixels are returned as stored, as GDAL and tifffile
+    return them, and the ``tiff_orientation`` attribute records the tag."""
+
+
 class InvalidArgumentError(VirtualGeoTiffError, ValueError):
     """A parser or builder argument is invalid; raised at construction, before any I/O."""
 

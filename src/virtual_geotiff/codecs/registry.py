@@ -14,12 +14,13 @@ byte-exact (``bytes``, ``transpose``, ``numcodecs.zlib``, ``zstd``); everything 
 from __future__ import annotations
 
 import base64
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
+from ..errors import CORRUPT_HINT, StoredOrientationWarning, TiffFormatError, UnsupportedTiffError, where
 from ..layout import ChunkLayout
 from ..tiff.reader import IfdInfo, needs_libtiff
 from ..tiff.tags import (
@@ -254,39 +255,25 @@ def _shortest_chunk_rows(layout: ChunkLayout) -> int:
 
 
 def check_supported(ifd: IfdInfo, url: str) -> None:
-    """Refuse, by name, a compression or storage (Orientation, non-JPEG YCbCr) this library cannot map.
+    """Refuse, by name, a compression this library cannot map; warn about a non-default Orientation.
 
-    Runs before the chunk layout is planned: a subsampled YCbCr strip is legitimately shorter than
-    ``width x rows x samples`` bytes, which the layout check would otherwise report as truncation.
+    Runs before the chunk layout is planned, so that an unsupported compression is named as the root cause
+    even when other tags are unusual too.
     """
     loc = where(url, ifd.index)
     compression = ifd.compression
-    if uses_libtiff(ifd):
-        if ifd.orientation not in (0, 1):
-            _refuse_unsupported_layouts(ifd, loc)
-        return
-    if compression != Compression.NONE and compression not in _BYTE_CODECS and compression not in _IMAGE_CODECS:
-        # Named first: an unsupported compression is the root cause even when other tags are unusual too.
+    if not uses_libtiff(ifd) and compression != Compression.NONE and compression not in _BYTE_CODECS \
+            and compression not in _IMAGE_CODECS:
         hint = _HINTS.get(compression, "rewrite it with `gdal_translate -co COMPRESS=DEFLATE in.tif out.tif` "
                           "(or ZSTD)")
         raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
                                    f"supported; {hint}")
-    _refuse_unsupported_layouts(ifd, loc)
-
-
-def _refuse_unsupported_layouts(ifd: IfdInfo, loc: str) -> None:
     if ifd.orientation not in (0, 1):
-        raise UnsupportedTiffError(
-            f"Orientation={ifd.orientation} in {loc}: the image is stored flipped or rotated and applying "
-            "that to virtual chunks is not supported; rewrite it with `gdal_translate` (which applies it)"
-        )
-    if ifd.photometric == Photometric.YCBCR and ifd.compression != Compression.JPEG:
-        h, v = ifd.ycbcr_subsampling
-        raise UnsupportedTiffError(
-            f"Photometric=YCbCr without JPEG compression (YCbCrSubSampling={h}x{v}) in {loc} is not supported: "
-            "the samples need chroma upsampling and colour conversion, which GDAL does through libtiff's RGBA "
-            "interface; rewrite it as RGB with `gdal_translate -co PHOTOMETRIC=RGB in.tif out.tif`"
-        )
+        warnings.warn(StoredOrientationWarning(
+            f"Orientation={ifd.orientation} in {loc}: the pixels are returned as stored, not flipped or rotated, "
+            "exactly as GDAL/rasterio and tifffile return them; the array's `tiff_orientation` attribute says "
+            "how to display them"
+        ), stacklevel=3)
 
 
 def _image_decoder(ifd: IfdInfo, loc: str) -> list[CodecJSON]:
