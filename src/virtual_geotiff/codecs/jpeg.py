@@ -6,9 +6,10 @@ them to libjpeg (libjpeg-turbo, through imagecodecs) with every chunk.
 
 Colour handling is libtiff's as GDAL configures it (see ``registry._jpeg_configuration``): ``colorspace``
 and ``outcolorspace`` are libjpeg ``J_COLOR_SPACE`` values that override whatever the stream's markers
-say: ``3 -> 2`` (YCbCr to RGB, default fancy upsampling) for Photometric=YCbCr; otherwise no colour
-conversion, asked for as the same space in and out (``1 -> 1`` greyscale, ``2 -> 2`` RGB, ``4 -> 4`` CMYK,
-by component count). ``None`` leaves the choice to libjpeg's guess from the markers.
+say. ``null -> 2`` is Photometric=YCbCr: the stream is decoded as YCbCr (``JCS_YCbCr`` forced, as libtiff
+does) to RGB with libjpeg's default fancy upsampling. Otherwise no colour conversion, asked for as the same
+space in and out (``2 -> 2`` RGB, ``4 -> 4`` CMYK; ``null -> null`` for one component, which libjpeg never
+converts).
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ class JpegCodec(TiffBytesDecoder):
 
     def decode_chunk(self, data, spec):
         tables = None if self.tables is None else base64.b64decode(self.tables)
+        colorspace = self.colorspace
+        if colorspace is None and self.outcolorspace == _JCS_RGB:
+            colorspace = _JCS_YCBCR  # Photometric=YCbCr: libtiff tells libjpeg the stream is YCbCr
         return imagecodecs.jpeg_decode(
-            data.tobytes(), tables=tables, colorspace=self.colorspace, outcolorspace=self.outcolorspace,
+            data.tobytes(), tables=tables, colorspace=colorspace, outcolorspace=self.outcolorspace,
             bitspersample=self.bits,
         )
+
+
+#: libjpeg ``J_COLOR_SPACE`` values (``jpeglib.h``).
+_JCS_RGB, _JCS_YCBCR = 2, 3

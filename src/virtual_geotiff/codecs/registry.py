@@ -312,11 +312,14 @@ def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
                                    "rewrite it losslessly with `gdal_translate -co COMPRESS=DEFLATE`")
     contig = ifd.planar != PlanarConfig.SEPARATE or ifd.samples_per_pixel == 1
     colorspace: int | None
+    outcolorspace: int | None
     if contig and ifd.photometric == Photometric.YCBCR:
-        colorspace, outcolorspace = _JCS_YCBCR, _JCS_RGB
+        # null -> RGB means "the stream is YCbCr" (the codec forces JCS_YCbCr): the form stores have always had
+        colorspace, outcolorspace = None, _JCS_RGB
     else:
         # JCS_UNKNOWN -> JCS_UNKNOWN as libtiff does; imagecodecs reads 0 as "not given", so the same no-op is
-        # asked for as "the stream's components are already what we want" for 1, 3 and 4 components.
+        # asked for as "the stream's components are already what we want" for 3 and 4 components; one
+        # component is never converted by libjpeg, which null -> null says.
         colorspace = _JCS_AS_STORED.get(ifd.samples_per_pixel if contig else 1)
         outcolorspace = colorspace
     tables = None if not ifd.jpeg_tables else base64.b64encode(ifd.jpeg_tables).decode("ascii")
@@ -325,9 +328,10 @@ def _jpeg_configuration(ifd: IfdInfo, loc: str) -> dict[str, Any]:
 
 
 #: libjpeg ``J_COLOR_SPACE`` values (``jpeglib.h``).
-_JCS_GRAYSCALE, _JCS_RGB, _JCS_YCBCR, _JCS_CMYK = 1, 2, 3, 4
-#: Components per chunk -> the colour space whose conversion to itself is libjpeg's plain copy.
-_JCS_AS_STORED = {1: _JCS_GRAYSCALE, 3: _JCS_RGB, 4: _JCS_CMYK}
+_JCS_RGB, _JCS_CMYK = 2, 4
+#: Components per chunk -> the colour space whose conversion to itself is libjpeg's plain copy (1 component:
+#: libjpeg never converts greyscale, so none is named).
+_JCS_AS_STORED = {3: _JCS_RGB, 4: _JCS_CMYK}
 
 
 def uses_libtiff(ifd: IfdInfo) -> bool:
