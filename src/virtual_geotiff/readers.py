@@ -23,6 +23,7 @@ PYTHON_CODECS = frozenset({
     "virtual_geotiff.lzw", "virtual_geotiff.packbits", "virtual_geotiff.jpeg", "virtual_geotiff.webp",
     "virtual_geotiff.jpegxl", "virtual_geotiff.png", "virtual_geotiff.lerc", "virtual_geotiff.jpeg2000",
     "virtual_geotiff.bitunpack", "virtual_geotiff.bitorder", "virtual_geotiff.mask_8bit",
+    "virtual_geotiff.complex_int", "virtual_geotiff.libtiff",
 })
 
 #: Custom codecs the JavaScript package decodes (js/src/index.js ``CODECS``); the rest are Python only there.
