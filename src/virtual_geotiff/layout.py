@@ -4,7 +4,7 @@ Dimensions are ``(y, x)`` for one sample per pixel and ``(band, y, x)`` for seve
 reference parser. A chunky (pixel-interleaved) chunk holds every band: chunk ``(bands, h, w)``, stored
 as ``(h, w, bands)`` and reordered by the ``transpose`` codec. A separate-planes chunk holds one band.
 Strips become chunks of ``RowsPerStrip`` rows; a shorter last strip is padded by a codec.
-Missing chunks (offset or byte count 0: sparse files) get an empty path and read as the fill value.
+Missing chunks (byte count 0, or offset 0 when compressed: sparse files) get an empty path and read as the fill value.
 """
 
 from __future__ import annotations
@@ -89,7 +89,10 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         )
     # Extra entries beyond the grid are ignored, as libtiff and tifffile do.
     offsets, lengths = offsets[:expected], lengths[:expected].copy()
-    lengths[offsets == 0] = 0
+    if ifd.compression != Compression.NONE:
+        # offset 0: a sparse chunk, read as the fill value (libtiff, tifffile). Uncompressed, GDAL and tifffile
+        # read the bytes at offset 0 instead (fuzz seed 9102 case 8487): so do we.
+        lengths[offsets == 0] = 0
     grid = (planes, down, across)
     offsets = offsets.reshape(grid)
     lengths = lengths.reshape(grid)
@@ -128,7 +131,7 @@ def check_chunks_in_object(ifd: IfdInfo, layout: ChunkLayout, size: int | None, 
     # as long as every referenced byte exists.
     offsets, lengths = layout.offsets.reshape(-1), layout.lengths.reshape(-1)
     size_u = np.uint64(size)
-    present = (lengths > 0) & (offsets > 0)
+    present = lengths > 0
     past = present & ((offsets > size_u) | (lengths > size_u - np.minimum(offsets, size_u)))
     if past.any():
         index = int(np.flatnonzero(past)[0])
