@@ -93,6 +93,13 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         # offset 0: a sparse chunk, read as the fill value (libtiff, tifffile). Uncompressed, GDAL and tifffile
         # read the bytes at offset 0 instead (fuzz seed 9102 case 8487): so do we.
         lengths[offsets == 0] = 0
+    if expected == 1 and not ifd.is_tiled and offsets[0] != 0 and lengths[0] == 0:
+        # libtiff (so GDAL) reads a one-strip image whose StripByteCounts is 0 as a "bogus" count and estimates
+        # it from the image size (uncompressed); reading it as a sparse strip would give zeros where GDAL has data
+        if ifd.compression != Compression.NONE:
+            raise TiffFormatError(f"{loc} has one compressed strip at offset {int(offsets[0])} with StripByteCounts=0;"
+                                  f" its length is unknown: {CORRUPT_HINT}")
+        lengths[0] = np.uint64(-(-cw * spp * ifd.bits_per_sample // 8) * ch)
     grid = (planes, down, across)
     offsets = offsets.reshape(grid)
     lengths = lengths.reshape(grid)
