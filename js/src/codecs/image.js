@@ -122,7 +122,7 @@ export class WebpCodec {
 
 	/** @param {unknown} config @param {{dataType: string, shape: number[]}} meta */
 	constructor(config, meta) {
-		configure(WEBP, config, {});
+		configure(WEBP, config, { alpha: false }); // libwebp decodes to RGBA: a stream without alpha gets 255
 		this.items = product(meta.shape);
 	}
 

@@ -13,7 +13,8 @@ export class LzwCodec {
 
 	/** @param {unknown} config @param {{dataType: string, shape: number[]}} meta */
 	constructor(config, meta) {
-		configure(NAME, config, {});
+		// exact: nothing after this codec pads a short chunk, so one decoding short is corrupt
+		this.exact = configure(NAME, config, { exact: false }).exact;
 		this.want = product(meta.shape) * itemSize(NAME, meta.dataType);
 	}
 
@@ -79,6 +80,9 @@ export class LzwCodec {
 			}
 			prevAt = at;
 			prevLen = o - at;
+		}
+		if (this.exact && o < want) {
+			throw new VirtualGeoTiffCodecError(NAME, `a chunk decoded to ${o} bytes, not the ${want} of a full chunk; the chunk is corrupt`);
 		}
 		return out.subarray(0, Math.min(o, want));
 	}

@@ -1,5 +1,5 @@
 // virtual_geotiff.packbits: TIFF PackBits run-length decoding (not numcodecs.packbits).
-import { configure, itemSize, product, readOnly } from "../chunk.js";
+import { configure, itemSize, product, readOnly, VirtualGeoTiffCodecError } from "../chunk.js";
 
 const NAME = "virtual_geotiff.packbits";
 
@@ -9,7 +9,8 @@ export class PackBitsCodec {
 
 	/** @param {unknown} config @param {{dataType: string, shape: number[]}} meta */
 	constructor(config, meta) {
-		configure(NAME, config, {});
+		// exact: nothing after this codec pads a short chunk, so one decoding short is corrupt
+		this.exact = configure(NAME, config, { exact: false }).exact;
 		this.expected = product(meta.shape) * itemSize(NAME, meta.dataType);
 	}
 
@@ -45,6 +46,12 @@ export class PackBitsCodec {
 				o += n;
 			}
 		}
-		return out.subarray(0, o);
+		if (this.exact && o < this.expected) {
+			throw new VirtualGeoTiffCodecError(
+				NAME,
+				`a chunk decoded to ${o} bytes, not the ${this.expected} of a full chunk; the chunk is corrupt`,
+			);
+		}
+		return out.subarray(0, this.exact ? this.expected : o);
 	}
 }

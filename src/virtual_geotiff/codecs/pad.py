@@ -35,7 +35,13 @@ class PadCodec(TiffBytesDecoder):
             return data
         if data.size > want:  # trailing bytes after the last row, as tifffile and libtiff ignore them
             return data[:want]
-        if data.size < self.min_bytes or (self.row_bytes and data.size != self.min_bytes):
+        if data.size < self.min_bytes:
+            raise TiffFormatError(
+                f"a chunk decoded to {data.size} bytes, fewer than the {self.min_bytes} even the short last "
+                f"strip holds (a full chunk is {want}); the chunk is corrupt or the file's tags disagree with it; "
+                f"{STALE_HINT}"
+            )
+        if self.row_bytes and data.size != self.min_bytes:
             raise TiffFormatError(
                 f"a chunk decoded to {data.size} bytes: neither a full chunk ({want}) nor the short last strip "
                 f"({self.min_bytes}); the chunk is corrupt or the file's tags disagree with it; "
