@@ -303,6 +303,18 @@ def test_damaged_middle_strip_is_refused_not_padded():
     assert result.outcome == "typed-error" and "neither a full chunk" in result.detail, result
 
 
+@pytest.mark.parametrize("seed, index", [
+    (9102, 8487),  # uncompressed strip at offset 0: GDAL and tifffile read the bytes there
+    (9104, 6512),  # one uncompressed strip with StripByteCounts=0: libtiff estimates the count
+    (9106, 769),  # uncompressed tile at offset 0: sparse, as tifffile and GDAL
+    (9106, 10585),
+    (9106, 17167),  # 3-bit + Predictor=2 (libtiff path) with a corrupt SamplesPerPixel: refused at build, no hang
+])
+def test_fuzz_findings_of_the_final_campaigns(seed, index):
+    result = fuzz.run(seed, index)[1]
+    assert result.outcome in ("ok-equal", "ok-gdal", "typed-error"), result
+
+
 def test_max_chunk_bytes_default_and_message(tmp_path, registry):
     assert Limits().max_chunk_bytes == 256 * 1024**2
     path = write(tmp_path / "one.tif", np.zeros((64, 64), np.uint8))

@@ -4,7 +4,8 @@ Dimensions are ``(y, x)`` for one sample per pixel and ``(band, y, x)`` for seve
 reference parser. A chunky (pixel-interleaved) chunk holds every band: chunk ``(bands, h, w)``, stored
 as ``(h, w, bands)`` and reordered by the ``transpose`` codec. A separate-planes chunk holds one band.
 Strips become chunks of ``RowsPerStrip`` rows; a shorter last strip is padded by a codec.
-Missing chunks (byte count 0, or offset 0 when compressed: sparse files) get an empty path and read as the fill value.
+Missing chunks (byte count 0, or offset 0 unless an uncompressed strip: sparse files) get an empty path and read as
+the fill value.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ def plan_layout(ifd: IfdInfo, url: str, limits: Limits, itemsize: int) -> ChunkL
         )
     # Extra entries beyond the grid are ignored, as libtiff and tifffile do.
     offsets, lengths = offsets[:expected], lengths[:expected].copy()
-    if ifd.compression != Compression.NONE:
-        # offset 0: a sparse chunk, read as the fill value (libtiff, tifffile). Uncompressed, GDAL and tifffile
-        # read the bytes at offset 0 instead (fuzz seed 9102 case 8487): so do we.
+    if ifd.compression != Compression.NONE or ifd.is_tiled:
+        # offset 0: a sparse chunk, read as the fill value (libtiff, tifffile). Uncompressed strips GDAL and tifffile
+        # read from offset 0 instead (fuzz seed 9102 case 8487; tiles stay sparse, seed 9106 case 769): so do we.
         lengths[offsets == 0] = 0
     if expected == 1 and not ifd.is_tiled and offsets[0] != 0 and lengths[0] == 0:
         # libtiff (so GDAL) reads a one-strip image whose StripByteCounts is 0 as a "bogus" count and estimates

@@ -160,9 +160,9 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
     compression = ifd.compression
     check_supported(ifd, url)
     dtype = sample_dtype(ifd, url)
+    _check_expansion(ifd, layout, dtype, loc)
     if uses_libtiff(ifd):
         return CodecPlan(dtype=dtype, codecs=(_libtiff_codec(ifd, byteorder, layout),))
-    _check_expansion(ifd, layout, dtype, loc)
 
     decompress: list[CodecJSON]  # in decode order
     if compression == Compression.NONE:
