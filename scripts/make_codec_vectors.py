@@ -39,6 +39,7 @@ import imagecodecs
 import numpy as np
 import rasterio
 import rasterio.errors
+import rasterio.shutil
 import tifffile
 from rasterio.windows import Window
 
@@ -75,7 +76,7 @@ class Vector:
             "zarr": {
                 "data_type": str(self.decoded.dtype.newbyteorder("=")),
                 "shape": list(self.decoded.shape),
-                "fill_value": 0,
+                "fill_value": [0.0, 0.0] if self.decoded.dtype.kind == "c" else 0,  # Zarr v3: [real, imag]
                 "codecs": self.codecs,
             },
             "encoded": f"{self.case}.bin",
@@ -106,8 +107,8 @@ def _segment(tiff: bytes, index: int = 0) -> tuple[bytes, Any]:
 
 def _gdal(path: Path, data: np.ndarray, **profile: Any) -> None:
     bands, height, width = data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, dtype=data.dtype,
-                       **profile) as dst:
+    profile.setdefault("dtype", data.dtype)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, **profile) as dst:
         dst.write(data)
 
 
@@ -411,9 +412,103 @@ def python_only(tmp: Path) -> list[Vector]:
     ]
 
 
+_CINT_VRT = """<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><VRTRasterBand dataType="CInt32" band="1">
+<SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+</VRTRasterBand></VRTDataset>"""
+
+
+def _complex_ints(shape: tuple[int, int], bits: int, seed: int) -> np.ndarray:
+    """complex128 with integer parts spanning the ``bits``-bit range (extremes first): CInt32 values beyond 2**24
+    check that each part is rounded to float32 as GDAL rounds it."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(f"i{bits // 8}")
+    n = int(np.prod(shape))
+    real = rng.integers(int(info.min), int(info.max), n, endpoint=True)
+    imag = rng.integers(int(info.min), int(info.max), n, endpoint=True)
+    real[:4] = [info.max, info.min, 0, 16777217 if bits == 32 else -1]
+    imag[:4] = [info.min, info.max, -1, 33554435 if bits == 32 else 1]
+    return (real.astype("f8") + 1j * imag.astype("f8")).reshape(shape)
+
+
+def complex_int(tmp: Path) -> list[Vector]:
+    """CInt16/CInt32 strips written by GDAL (SampleFormat=5); expected = rasterio's complex64 read."""
+    name = "virtual_geotiff.complex_int"
+    out = []
+    for bits, seed in ((16, 19), (32, 20)):
+        for endian, compress, height in (("little", "deflate", 4), ("big", None, 5)):
+            a = _complex_ints((height, 6), bits, seed)
+            path = tmp / f"cint{bits}_{endian}.tif"
+            profile: dict[str, Any] = {"ENDIANNESS": endian.upper(), "BLOCKYSIZE": 4}
+            if compress:
+                profile["COMPRESS"] = compress.upper()
+            if bits == 16:  # rasterio writes CInt16 itself; CInt32 has no rasterio dtype: a VRT converts
+                _gdal(path, a.astype("complex64")[None], dtype="complex_int16", **profile)
+            else:
+                source = tmp / f"cint{bits}_{endian}_source.tif"
+                _gdal(source, a[None])
+                rasterio.shutil.copy(_CINT_VRT.format(width=6, height=height, source=source), path,
+                                     driver="GTiff", **profile)
+            index = 1 if height == 5 else 0  # 5 rows, 4 per strip: the short last strip (1 row)
+            seg, page = _segment(path.read_bytes(), index)
+            assert page.sampleformat == 5 and page.bitspersample == 2 * bits
+            with rasterio.open(path) as src:
+                read = src.read(1)
+            chunk = np.zeros((4, 6), "c8")
+            chunk[: height - 4 * index] = read[4 * index: 4 * index + 4]
+            codecs = [{"name": name, "configuration": {"bits": bits, "endian": endian,
+                                                       "min_bytes": (height - 4 * (height // 4) or 4) * 6 * bits // 4}}]
+            if compress:
+                codecs.append(ZLIB)
+            what = "Deflate strip" if compress else "uncompressed short last strip (1 of 4 rows, padded with zeros)"
+            out.append(Vector(name, f"cint{bits}_{endian}{'_deflate' if compress else '_short'}_gdal",
+                              f"CInt{bits} {endian}-endian {what} written by GDAL; expected = rasterio's complex64 "
+                              "read (each part rounded to float32)",
+                              f"GDAL {rasterio.__gdal_version__}", codecs, seg, chunk))
+    return out
+
+
+#: The IFD tags the ``libtiff`` codec copies into its one-strip TIFF (``tiff.reader._CODING_TAGS``).
+_LIBTIFF_CODING_TAGS = (259, 262, 266, 292, 293, 317, 338, 529, 530, 531, 532, 37439)
+_TIFF_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8}
+
+
+def _coding_tags(tiff: bytes, page: Any) -> list[list[Any]]:
+    """``[tag, type, count, base64 of the value bytes as stored]`` for the coding tags of ``page``."""
+    out = []
+    for code in _LIBTIFF_CODING_TAGS:
+        tag = page.tags.get(code)
+        if tag is None:
+            continue
+        size = tag.count * _TIFF_TYPE_SIZE[tag.dtype]
+        raw = tiff[tag.valueoffset: tag.valueoffset + size]
+        out.append([code, int(tag.dtype), tag.count, base64.b64encode(raw).decode("ascii")])
+    return out
+
+
+def libtiff(tmp: Path) -> list[Vector]:
+    """A CCITT Group 4 1-bit strip written by GDAL; expected = rasterio's read. Only a libtiff decodes it."""
+    name = "virtual_geotiff.libtiff"
+    y, x = np.mgrid[0:24, 0:40]
+    a = (((x // 5 + y // 3) % 2 == 0) | ((x - 20) ** 2 + (y - 12) ** 2 < 60)).astype("u1")
+    path = tmp / "fax4.tif"
+    _gdal(path, a[None], compress="CCITTFAX4", nbits=1, blockysize=24)
+    tiff = path.read_bytes()
+    seg, page = _segment(tiff)
+    assert page.compression == 4 and page.bitspersample == 1
+    with rasterio.open(path) as src:
+        read = src.read(1)
+    assert np.array_equal(read, a)
+    config = {"byteorder": "<", "tags": sorted(_coding_tags(tiff, page)), "width": 40, "samples": 1, "bits": 1,
+              "sample_format": 1, "short_rows": 0, "blob": None}
+    return [Vector(name, "ccitt_fax4_bits1_gdal",
+                   "a 1-bit CCITT Group 4 strip written by GDAL (COMPRESS=CCITTFAX4, NBITS=1), 40 x 24; expected = "
+                   "rasterio's read", f"GDAL {rasterio.__gdal_version__}", [{"name": name, "configuration": config}],
+                   seg, read)]
+
+
 CASES: list[Callable[[Path], list[Vector]]] = [
     horizontal_predictor, floating_point_predictor, pad, bitunpack, bitorder, packbits, lzw, mask_8bit, jpeg, webp,
-    png, python_only,
+    png, python_only, complex_int, libtiff,
 ]
 
 
