@@ -41,7 +41,18 @@ export const CODECS = Object.freeze({
 });
 
 /** Codecs registered only to fail with a clear message: decode these arrays with Python virtual-geotiff. */
-export const PYTHON_ONLY = Object.freeze(["virtual_geotiff.jpegxl", "virtual_geotiff.jpeg2000", "virtual_geotiff.lerc"]);
+export const PYTHON_ONLY = Object.freeze([
+	"virtual_geotiff.jpegxl",
+	"virtual_geotiff.jpeg2000",
+	"virtual_geotiff.lerc",
+	// array->bytes: CInt16/CInt32 to complex64 (zarrita has no complex data type)
+	"virtual_geotiff.complex_int",
+	// array->bytes: CCITT, SGILOG, YCbCr without JPEG, ... decoded by GDAL's libtiff (Python extra [libtiff])
+	"virtual_geotiff.libtiff",
+]);
+
+/** Python-only codecs that stand where `bytes` stands in the chain (array->bytes), not after it. */
+const ARRAY_TO_BYTES = new Set(["virtual_geotiff.complex_int", "virtual_geotiff.libtiff"]);
 
 /**
  * One loader function per name, created once, so registering twice leaves the registry unchanged.
@@ -50,7 +61,7 @@ export const PYTHON_ONLY = Object.freeze(["virtual_geotiff.jpegxl", "virtual_geo
 const LOADERS = new Map(/** @type {[string, () => Promise<unknown>][]} */ ([
 	...Object.entries(CODECS).map(([name, codec]) => [name, async () => codec]),
 	...PYTHON_ONLY.map((name) => {
-		const codec = pythonOnly(name);
+		const codec = pythonOnly(name, ARRAY_TO_BYTES.has(name) ? "array_to_bytes" : "bytes_to_bytes");
 		return [name, async () => codec];
 	}),
 ]));

@@ -38,6 +38,12 @@ test("a Python-only codec fails with a message naming the way out", async () => 
 	await assert.rejects(readVector(meta, encoded), (err) => /Python package virtual-geotiff/.test(String(err.cause ?? err)));
 });
 
+test("libtiff, an array->bytes Python-only codec, fails naming the Python extra", async () => {
+	register(zarr);
+	const { meta, encoded } = find("virtual_geotiff.libtiff", "ccitt_fax4_bits1_gdal");
+	await assert.rejects(readVector(meta, encoded), (err) => /virtual-geotiff\[libtiff\]/.test(String(err.cause ?? err)));
+});
+
 test("pad refuses a chunk shorter than min_bytes instead of reading zeros", async () => {
 	register(zarr);
 	const { meta, encoded } = find("virtual_geotiff.pad", "int32_be_short");

@@ -174,10 +174,11 @@ export class PngCodec {
  * A codec with no JavaScript decoder in this package: registered so that a read fails with a message naming
  * the codec and the way out, instead of zarrita's generic UnknownCodecError.
  * @param {string} name
+ * @param {"bytes_to_bytes" | "array_to_bytes"} [kind] its place in the chain (complex_int and libtiff replace `bytes`)
  */
-export function pythonOnly(name) {
+export function pythonOnly(name, kind = "bytes_to_bytes") {
 	return class PythonOnlyCodec {
-		kind = "bytes_to_bytes";
+		kind = kind;
 		encode = readOnly(name);
 		static fromConfig() {
 			return new PythonOnlyCodec();
@@ -186,7 +187,10 @@ export function pythonOnly(name) {
 			throw new VirtualGeoTiffCodecError(
 				name,
 				"has no JavaScript decoder in @virtual-geotiff/zarr-codecs; read this array with the Python package " +
-					"virtual-geotiff, or rewrite the source with a codec listed as portable",
+					(name === "virtual_geotiff.libtiff"
+						? "virtual-geotiff and its libtiff extra (pip install 'virtual-geotiff[libtiff]')"
+						: "virtual-geotiff") +
+					", or rewrite the source with a codec listed as portable",
 			);
 		}
 	};
