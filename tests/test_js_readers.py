@@ -77,3 +77,16 @@ def test_store_attribute_and_inspect_say_who_reads(tmp_path):
                            capture_output=True, text=True, timeout=120).stdout
     assert "readable by: zarr-python yes (pip install virtual-geotiff); zarrita.js yes (npm install " \
            "@virtual-geotiff/zarr-codecs); GDAL no (virtual_geotiff.lzw); zarrs no (virtual_geotiff.lzw)" in human
+
+
+def test_libtiff_and_complex_int_chains_name_their_install():
+    """libtiff chunks need the [libtiff] extra (rasterio) in Python and have no JavaScript decoder."""
+    from virtual_geotiff.codecs.libtiff import INSTALL_HINT
+
+    fax4 = readable_by([[{"name": "virtual_geotiff.libtiff", "configuration": {"width": 8}}]])
+    assert fax4["zarr-python"] == {"readable": True, "requires": INSTALL_HINT}
+    assert fax4["zarrita.js"]["unsupported"] == ["virtual_geotiff.libtiff"]
+    assert "zarr-python yes (pip install 'virtual-geotiff[libtiff]')" in describe(fax4)
+    cint = readable_by([[{"name": "virtual_geotiff.complex_int", "configuration": {"bits": 16}}]])
+    assert cint["zarr-python"]["requires"] == "pip install virtual-geotiff"
+    assert cint["zarrita.js"]["unsupported"] == ["virtual_geotiff.complex_int"]

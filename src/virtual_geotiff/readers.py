@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .codecs.libtiff import INSTALL_HINT as LIBTIFF_INSTALL_HINT
+
 #: Codec names zarr-python, zarrs and zarrita.js decode without add-ons (as ``codecs.registry.PORTABLE_CODECS``).
 STANDARD = frozenset({"bytes", "transpose", "numcodecs.zlib", "zstd", "gzip"})
 
@@ -49,6 +51,12 @@ class Reader:
     addon: str | None = None
     #: how it reaches the store when not directly (GDAL has no Icechunk reader in a release)
     via: str | None = None
+    #: codecs that need more than ``addon`` (an extra), and what to install instead
+    addon_for: tuple[tuple[str, str], ...] = ()
+
+    def requirement(self, used: set[str]) -> str | None:
+        """The add-on a store using codecs ``used`` needs: the first codec-specific one, else ``addon``."""
+        return next((addon for name, addon in self.addon_for if name in used), self.addon)
 
     def supports(self, codec: Mapping[str, Any]) -> bool:
         name = codec["name"]
@@ -61,7 +69,8 @@ class Reader:
 
 READERS: tuple[Reader, ...] = (
     Reader("zarr-python", STANDARD | {"numcodecs.lzma"}, with_addon=PYTHON_CODECS,
-           addon="pip install virtual-geotiff"),
+           addon="pip install virtual-geotiff",
+           addon_for=(("virtual_geotiff.libtiff", LIBTIFF_INSTALL_HINT),)),  # GDAL's libtiff, via rasterio
     Reader("zarrita.js", STANDARD, with_addon=JS_CODECS, addon="npm install @virtual-geotiff/zarr-codecs"),
     Reader("GDAL", GDAL_CODECS, via="the kerchunk JSON export (GDAL >= 3.11, /vsikerchunk_json_ref/)"),
     Reader("zarrs", STANDARD),
@@ -77,7 +86,8 @@ def readable_by(chains: Iterable[Iterable[Mapping[str, Any]]]) -> dict[str, dict
     for reader in READERS:
         unsupported = sorted({c["name"] for c in codecs if not reader.supports(c)})
         needs_addon = any(n not in reader.decodes for n in used) and not unsupported
-        entry: dict[str, Any] = {"readable": not unsupported, "requires": reader.addon if needs_addon else None}
+        entry: dict[str, Any] = {"readable": not unsupported,
+                                 "requires": reader.requirement(used) if needs_addon else None}
         if reader.via:
             entry["via"] = reader.via
         if unsupported:
