@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -108,8 +109,10 @@ class LibtiffCodec(TiffArrayBytesDecoder):
         tiff = one_strip_tiff(self.byteorder, self.tags, self.width, rows, self.samples, self.bits,
                               self.sample_format, chunk, blob)
         try:
-            with rasterio.Env(GTIFF_IGNORE_READ_ERRORS=False), MemoryFile(tiff) as mem, mem.open() as ds:
-                out = ds.read()
+            with warnings.catch_warnings():  # the one-strip TIFF carries no georeferencing on purpose
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                with rasterio.Env(GTIFF_IGNORE_READ_ERRORS=False), MemoryFile(tiff) as mem, mem.open() as ds:
+                    out = ds.read()
         except RasterioError as exc:
             raise TiffFormatError(f"libtiff cannot decode a chunk ({str(exc)[:200]}); the chunk is corrupt or the "
                                   f"file's tags do not describe it; {STALE_HINT}") from exc
