@@ -135,8 +135,9 @@ def _print_human(info: dict[str, Any]) -> None:
         if "error" in d:
             print(f"    cannot be mapped: {d['error']}")
             continue
-        print(f"    zarr: {d['dtype']} {d['shape']} chunks {d['chunks']}, codecs {' -> '.join(d['codecs'])}")
-        print(f"    readable by: {describe_readers(d['readable_by'])}; missing chunks: {d['missing_chunks']}")
+        print(f"    zarr: {d['dtype']} {d['shape']} chunks {d['chunks']} ({d['missing_chunks']} missing), "
+              f"codecs {' -> '.join(d['codecs'])}")
+        print(f"    readable by: {describe_readers(d['readable_by'])}")
 
 
 # ---------------------------------------------------------------------------------------------- inputs
