@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -51,9 +53,11 @@ def chromium_available() -> bool:
 def screenshot(url: str, *, width: int, height: int, done_prefix: str, timeout: float = 180.0) -> tuple[bytes, str]:
     """PNG bytes of the page at ``url`` (a ``width`` x ``height`` viewport) once its title starts with
     ``done_prefix``; also returns the final title. Raises TimeoutError with the page's title otherwise."""
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write into the profile after the browser exits: the whole process
+    # group is ended, and a profile file that appears during clean-up is not an error.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                 f"--window-size={width},{height}", "about:blank"],
+                                 f"--window-size={width},{height}", "about:blank"], start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -65,12 +69,23 @@ def screenshot(url: str, *, width: int, height: int, done_prefix: str, timeout: 
             port = int(port_file.read_text().split()[0])
             return asyncio.run(_capture(port, url, width, height, done_prefix, timeout))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Terminate Chromium and every helper process it started (its own session), then reap it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(10)
+            time.sleep(0.2)  # helpers leave after the browser
+        except subprocess.TimeoutExpired:
+            continue
+    if proc.poll() is None:
+        proc.wait(10)
 
 
 async def _capture(port: int, url: str, width: int, height: int, done_prefix: str,

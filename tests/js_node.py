@@ -52,3 +52,28 @@ def read_with_node(request: dict, arrays: dict[str, tuple | None], tmp: Path) ->
 
 class NodeReadError(RuntimeError):
     """The Node reader exited with an error (its stderr is the message)."""
+
+
+#: The grid both end-to-end modules write their GeoTIFFs on (EPSG:32633, 10 m).
+X0, Y0, RES = 500_000.0, 5_000_000.0, 10.0
+
+
+def write_geotiff(path: Path, data: np.ndarray, *, col: int = 0, row: int = 0, **profile) -> None:
+    """A GeoTIFF of ``data`` (band, y, x) at grid position (row, col) of same-sized files."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    bands, height, width = data.shape
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, dtype=data.dtype,
+                       crs="EPSG:32633", transform=from_origin(X0 + col * width * RES, Y0 - row * height * RES,
+                                                               RES, RES), **profile) as dst:
+        dst.write(data)
+
+
+def ramp(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+    """Test samples covering the dtype's range (a noisy ramp for floats)."""
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        return (np.linspace(-50, 3000, int(np.prod(shape))).reshape(shape) + rng.normal(0, 1, shape)).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)

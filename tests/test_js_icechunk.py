@@ -14,36 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from js_node import NodeReadError, read_with_node, require_node
+from js_node import NodeReadError, ramp, read_with_node, require_node, write_geotiff
 
 ic = pytest.importorskip("icechunk")
 rasterio = pytest.importorskip("rasterio")
 
-from rasterio.transform import from_origin  # noqa: E402
 
 from virtual_geotiff import icechunk as vic  # noqa: E402
 from virtual_geotiff.cube import open_virtual_cube  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.slow]
 DATES = ("20240101", "20240102")
-X0, Y0, RES = 500_000.0, 5_000_000.0, 10.0
 
 
-def write(path: Path, data: np.ndarray, *, col: int = 0, row: int = 0, **profile) -> None:
-    """A GeoTIFF of ``data`` (band, y, x) at grid position (row, col) of same-sized files."""
-    bands, height, width = data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, dtype=data.dtype,
-                       crs="EPSG:32633", transform=from_origin(X0 + col * width * RES, Y0 - row * height * RES,
-                                                               RES, RES), **profile) as dst:
-        dst.write(data)
-
-
-def ramp(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    if np.dtype(dtype).kind == "f":
-        return (np.linspace(-50, 3000, int(np.prod(shape))).reshape(shape) + rng.normal(0, 1, shape)).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
 
 
 def image(bands: int, size: int, step: int) -> np.ndarray:
@@ -76,26 +59,26 @@ def publish(tmp_path: Path, server, paths: list[Path], stack: bool = True) -> tu
 CASES = {
     # name: writer of one date's files (in a directory); the expected values come from rasterio's reads
     "deflate_predictor2_cog_grid": lambda d, s: [
-        write(d / f"grid_{s}_r{r}_c{c}.tif", ramp((1, 64, 64), "u2", 10 * r + c + 100 * int(s[-1])), col=c, row=r,
-              tiled=True, blockxsize=32, blockysize=32, compress="deflate", predictor=2)
+        write_geotiff(d / f"grid_{s}_r{r}_c{c}.tif", ramp((1, 64, 64), "u2", 10 * r + c + 100 * int(s[-1])),
+                      col=c, row=r, tiled=True, blockxsize=32, blockysize=32, compress="deflate", predictor=2)
         for r in range(2) for c in range(2)],
     "lzw_float32_predictor3": lambda d, s: [
-        write(d / f"f32_{s}.tif", ramp((1, 48, 40), "f4", int(s[-1])), tiled=True, blockxsize=16, blockysize=16,
-              compress="lzw", predictor=3)],
+        write_geotiff(d / f"f32_{s}.tif", ramp((1, 48, 40), "f4", int(s[-1])), tiled=True, blockxsize=16, blockysize=16,
+                      compress="lzw", predictor=3)],
     "strips_short_last_strip": lambda d, s: [
-        write(d / f"strips_{s}.tif", ramp((1, 45, 30), "i2", int(s[-1])), compress="deflate", blockysize=8)],
+        write_geotiff(d / f"strips_{s}.tif", ramp((1, 45, 30), "i2", int(s[-1])), compress="deflate", blockysize=8)],
     "one_bit": lambda d, s: [
-        write(d / f"bits_{s}.tif", (ramp((1, 37, 50), "u1", int(s[-1])) > 128).astype("u1"), nbits=1,
-              compress="deflate", blockysize=16)],
+        write_geotiff(d / f"bits_{s}.tif", (ramp((1, 37, 50), "u1", int(s[-1])) > 128).astype("u1"), nbits=1,
+                      compress="deflate", blockysize=16)],
     "ycbcr_jpeg": lambda d, s: [
-        write(d / f"jpeg_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
-              compress="jpeg", photometric="ycbcr", jpeg_quality=85, interleave="pixel")],
+        write_geotiff(d / f"jpeg_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
+                      compress="jpeg", photometric="ycbcr", jpeg_quality=85, interleave="pixel")],
     "webp_lossy_rgb": lambda d, s: [
-        write(d / f"webp_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
-              compress="webp", webp_level=75, interleave="pixel")],
+        write_geotiff(d / f"webp_{s}.tif", image(3, 64, int(s[-1])), tiled=True, blockxsize=32, blockysize=32,
+                      compress="webp", webp_level=75, interleave="pixel")],
     "packbits_uint8": lambda d, s: [
-        write(d / f"packbits_{s}.tif", (ramp((1, 40, 33), "u1", int(s[-1])) // 64 * 64).astype("u1"),
-              compress="packbits", blockysize=8)],
+        write_geotiff(d / f"packbits_{s}.tif", (ramp((1, 40, 33), "u1", int(s[-1])) // 64 * 64).astype("u1"),
+                      compress="packbits", blockysize=8)],
 }
 
 
@@ -151,7 +134,7 @@ def test_node_read_of_a_drifted_source_fails(tmp_path, http_server, node):
     paths = sorted(www.glob("*.tif"))
     request, name = publish(tmp_path, http_server, paths)
     time.sleep(1.1)  # the stored checksum is the last-modified second
-    write(paths[1], ramp((1, 48, 40), "f4", 99), tiled=True, blockxsize=16, blockysize=16, compress="lzw",
-          predictor=3)
+    write_geotiff(paths[1], ramp((1, 48, 40), "f4", 99), tiled=True, blockxsize=16, blockysize=16, compress="lzw",
+                  predictor=3)
     with pytest.raises(NodeReadError, match=r"(?i)checksum|modified|changed"):
         read_with_node(request, {f"/{name}": [1, None, None]}, tmp_path)

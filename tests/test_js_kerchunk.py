@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from js_node import read_with_node, require_node
+from js_node import RES, X0, Y0, ramp, read_with_node, require_node, write_geotiff
 from virtual_geotiff.cube import open_virtual_cube
 from virtual_geotiff.kerchunk import to_kerchunk
 
@@ -21,25 +21,10 @@ rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import from_origin  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-X0, Y0, RES = 500_000.0, 5_000_000.0, 10.0
 #: GDAL opens a kerchunk JSON reference file through its Zarr driver with this prefix (GDAL >= 3.11).
 GDAL_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_HTTP_TIMEOUT": "30"}
 
 
-def write(path: Path, data: np.ndarray, col: int = 0, row: int = 0, **profile) -> None:
-    bands, height, width = data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=bands, dtype=data.dtype,
-                       crs="EPSG:32633", transform=from_origin(X0 + col * width * RES, Y0 - row * height * RES,
-                                                               RES, RES), **profile) as dst:
-        dst.write(data)
-
-
-def ramp(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    if np.dtype(dtype).kind == "f":
-        return (np.linspace(-50, 3000, int(np.prod(shape))).reshape(shape) + rng.normal(0, 1, shape)).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
 
 
 def deflate_grid(www: Path) -> list[tuple[Path, int, int]]:
@@ -48,20 +33,20 @@ def deflate_grid(www: Path) -> list[tuple[Path, int, int]]:
     for r in range(2):
         for c in range(2):
             path = www / f"grid_r{r}_c{c}.tif"
-            write(path, ramp((1, 64, 64), "u2", 10 * r + c), col=c, row=r, tiled=True, blockxsize=32, blockysize=32,
-                  compress="deflate")
+            write_geotiff(path, ramp((1, 64, 64), "u2", 10 * r + c), col=c, row=r, tiled=True, blockxsize=32,
+                          blockysize=32, compress="deflate")
             placed.append((path, r, c))
     return placed
 
 
 def zstd_float_strips(www: Path) -> list[tuple[Path, int, int]]:
-    write(www / "zstd.tif", ramp((1, 48, 30), "f4", 3), compress="zstd", blockysize=16)
+    write_geotiff(www / "zstd.tif", ramp((1, 48, 30), "f4", 3), compress="zstd", blockysize=16)
     return [(www / "zstd.tif", 0, 0)]
 
 
 def band_separate(www: Path) -> list[tuple[Path, int, int]]:
-    write(www / "bands.tif", ramp((3, 32, 40), "i2", 4), tiled=True, blockxsize=16, blockysize=16,
-          compress="deflate", interleave="band")
+    write_geotiff(www / "bands.tif", ramp((3, 32, 40), "i2", 4), tiled=True, blockxsize=16, blockysize=16,
+                  compress="deflate", interleave="band")
     return [(www / "bands.tif", 0, 0)]
 
 
