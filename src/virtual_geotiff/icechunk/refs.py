@@ -76,13 +76,10 @@ def _manifest_refs(manifest: ChunkManifest) -> _Refs:
 
 def _checksum_groups(refs: _Refs, stamps: Mapping[str, SourceStamp]) -> list[tuple[Any, np.ndarray]]:
     """``[(checksum, file codes)]``: files that share a checksum value share one call."""
-    groups: dict[Any, list[int]] = {}
+    groups: dict[str | datetime | None, list[int]] = {}
     for code, url in enumerate(refs.urls):
-        value = checksum(stamps[url])
-        key = value if not isinstance(value, datetime) else ("t", value)
-        groups.setdefault(key, []).append(code)
-    return [(key[1] if isinstance(key, tuple) else key, np.asarray(codes, dtype=np.intp))
-            for key, codes in groups.items()]
+        groups.setdefault(checksum(stamps[url]), []).append(code)
+    return [(value, np.asarray(codes, dtype=np.intp)) for value, codes in groups.items()]
 
 
 def _write_block(store: Any, path: str, refs: _Refs, rows: np.ndarray, chunk_offset: np.ndarray,
