@@ -400,15 +400,21 @@ def _with_cs_unit(crs: pyproj.CRS, unit: dict[str, Any] | None) -> pyproj.CRS:
 # ---------------------------------------------------------------------------------------------- geographic
 
 
+def _epsg_datum(code: int, where: str) -> dict[str, Any]:
+    """The PROJJSON of EPSG datum ``code`` (GeogGeodeticDatumGeoKey), or the typed error naming the key."""
+    try:
+        datum = pyproj.crs.Datum.from_epsg(code).to_json_dict()
+    except CRSError:
+        raise _fail("geog_geodetic_datum", code, "not a datum code in the EPSG database", where) from None
+    datum.pop("$schema", None)
+    return datum
+
+
 def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, where: str) -> dict[str, Any]:
     names = _citation_names(keys.get("geog_citation"))
     datum_code = _code(keys, "geog_geodetic_datum")
     if datum_code is not None and datum_code != USER_DEFINED:
-        try:
-            datum = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
-        except CRSError:
-            raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
-        datum.pop("$schema", None)
+        datum = _epsg_datum(datum_code, where)
         ellipsoid = datum.get("ellipsoid") or {}
         if _code(keys, "geog_ellipsoid") is not None:  # its code or, user-defined, its axis keys alone
             ellipsoid = _ellipsoid(keys, names, where)
@@ -519,11 +525,7 @@ def _overridden_geographic(crs: pyproj.CRS, keys: Mapping[str, Any], angular: di
     changed = False
     datum_code = _code(keys, "geog_geodetic_datum")
     if datum_code is not None and datum_code != USER_DEFINED:
-        try:
-            new = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
-        except CRSError:
-            raise _fail("geog_geodetic_datum", datum_code, "not a datum code in the EPSG database", where) from None
-        new.pop("$schema", None)
+        new = _epsg_datum(datum_code, where)
         changed = changed or new != datum
         datum = new
     if _code(keys, "geog_ellipsoid") is not None or datum_code == USER_DEFINED:
