@@ -1,12 +1,6 @@
 """virtual-geotiff: TIFF, GeoTIFF and COG archives as virtual Zarr v3 stores (a VirtualiZarr parser)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("virtual-geotiff")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .codecs.fastzlib import use_default_decoders, use_fast_decoders
 from .errors import (
     FailedSourcesError,

@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import (
     FailedSourcesError,
     IncompatibleSourcesError,

@@ -47,7 +47,7 @@ import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 from virtualizarr.manifests import ManifestArray
 
-from .codecs.registry import CodecPlan
+from .codecs.mapping import CodecPlan
 from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError, where
 from .geo import IfdGeoref
 from .geo.attrs import spatial_ref_attributes

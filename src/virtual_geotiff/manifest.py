@@ -14,7 +14,7 @@ from virtualizarr.manifests.manifest import validate_and_normalize_path_to_uri
 from zarr.core.dtype import parse_data_type
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
-from .codecs.registry import CodecPlan
+from .codecs.mapping import CodecPlan
 from .layout import ChunkLayout
 
 

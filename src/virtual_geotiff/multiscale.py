@@ -46,7 +46,7 @@ from typing import Any
 from obspec_utils.registry import ObjectStoreRegistry
 from virtualizarr.manifests import ManifestArray, ManifestGroup
 
-from .codecs.registry import CodecPlan
+from .codecs.mapping import CodecPlan
 from .errors import TiffFormatError, where
 from .geo import SUBFILE_MASK, SUBFILE_REDUCED, IfdGeoref, georeference, rescaled
 from .geo.attrs import PROJ_CONVENTION, SPATIAL_CONVENTION, crs_wkt, geozarr_attributes, parse_gdal_metadata

@@ -2,7 +2,7 @@
 
 The read contract, one canonical helper per step:
 validate arguments (``__init__``) -> read IFDs/tags (``tiff.reader``) -> plan chunk layout (``layout``)
--> choose codec chain (``codecs.registry``) -> georeference, nodata and attributes (``geo``)
+-> choose codec chain (``codecs.mapping``) -> georeference, nodata and attributes (``geo``)
 -> assemble metadata (``manifest``) -> ``ManifestStore``.
 Multi-file builders call ``read_header``, ``build_ifd_array`` and ``ifd_attributes`` rather than
 re-implementing steps. Configuration lives in ``__init__``, all I/O in ``__call__``: the parser pickles
@@ -40,9 +40,9 @@ from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, 
 from zarr.core.dtype import parse_data_type
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
-from . import __version__
 from ._sync import run_sync
-from .codecs.registry import PORTABLE_CODECS, CodecPlan, check_supported, plan_codecs, sample_dtype
+from ._version import __version__
+from .codecs.mapping import PORTABLE_CODECS, CodecPlan, check_supported, plan_codecs, sample_dtype
 from .colour import colour_attributes
 from .errors import InvalidArgumentError, TiffFormatError, where
 from .geo import IfdGeoref, georeference, inherits_georeferencing, rescaled

@@ -16,7 +16,7 @@ from typing import Any
 
 from .codecs.libtiff import INSTALL_HINT as LIBTIFF_INSTALL_HINT
 
-#: Codec names zarr-python, zarrs and zarrita.js decode without add-ons (as ``codecs.registry.PORTABLE_CODECS``).
+#: Codec names zarr-python, zarrs and zarrita.js decode without add-ons (as ``codecs.mapping.PORTABLE_CODECS``).
 STANDARD = frozenset({"bytes", "transpose", "numcodecs.zlib", "zstd", "gzip"})
 
 #: Every custom codec (the ``zarr.codecs`` entry points of this package): zarr-python decodes them all.

@@ -20,6 +20,7 @@ from zarr.core.metadata.v3 import ArrayV3Metadata
 from zarr.core.sync import sync
 
 from .._sync import run_sync
+from .._version import __version__
 from ..errors import InvalidArgumentError, PublishError
 from ..sources import SourceStamp
 from .containers import _check_containers, container_prefixes
@@ -179,7 +180,6 @@ def _message(verb: str, files: int, refs: int, arrays: int, time_range: str | No
 
 def _commit_metadata(verb: str, files: int, refs: Mapping[str, int], time_range: str | None, dim: str,
                      skipped: Mapping[str, str], extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    from .. import __version__
 
     meta: dict[str, Any] = {"virtual_geotiff": {
         "action": verb, "version": __version__, "files": files, "references": dict(refs),

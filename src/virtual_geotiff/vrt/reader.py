@@ -40,7 +40,7 @@ from obspec_utils.registry import ObjectStoreRegistry
 from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, ManifestStore
 
 from .._sync import run_sync
-from ..codecs.registry import CodecPlan
+from ..codecs.mapping import CodecPlan
 from ..errors import (
     FailedSourcesError,
     IncompatibleSourcesError,
