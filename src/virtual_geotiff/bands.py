@@ -40,7 +40,7 @@ from .cube import OnError, SourceEntry, VirtualCube, _as_coordinate, _assemble, 
 from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
 from .headers import DEFAULT_CONCURRENCY, FailedSource, Progress, check_concurrency
 from .limits import Limits
-from .manifest import normalize_url
+from .manifest import normalize_url, references
 from .sources import SourceStamp
 
 __all__ = ["BandCube", "BandFile", "Declared", "open_virtual_bands", "publish_bands"]
@@ -424,7 +424,7 @@ def _referenced_urls(ds: Any) -> list[str]:
     urls: dict[str, None] = {}
     for var in ds.variables.values():
         if isinstance(var.data, ManifestArray):
-            paths = var.data.manifest._paths
+            paths = references(var.data.manifest).paths
             urls.update(dict.fromkeys(str(p) for p in np.unique(paths[paths != ""])))
     return list(urls)
 

@@ -306,6 +306,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return _build_stac(args)
     from ._progress import ByteCounter, CountingStore, ProgressBar, human_bytes, human_seconds, table
     from .cube import open_virtual_cube
+    from .manifest import referenced_count
 
     started = time.perf_counter()
     kind = _output_kind(args.to)
@@ -340,7 +341,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             ("source data", human_bytes(sum(s.size or 0 for s in cube.sources.values())) + " referenced, 0 copied"),
             ("variable", f"{args.name}{tuple(var.shape)} {var.dtype}, dims {var.dims}, "
                          f"chunks {var.data.metadata.chunks}"),
-            ("chunks", f"{int((var.data.manifest._paths != '').sum())} referenced")]
+            ("chunks", f"{referenced_count(var.data.manifest)} referenced")]
     attrs = ds.attrs.get("virtual_geotiff", {})
     rows.append(("codecs", "portable" if attrs.get("portable", True) else
                  f"needs virtual-geotiff to read ({', '.join(attrs.get('custom_codecs', []))})"))

@@ -56,7 +56,7 @@ from .geo.transform import GeoTransform
 from .headers import DEFAULT_CONCURRENCY, FailedSource, Progress, check_concurrency, read_headers
 from .layout import ChunkLayout
 from .limits import Limits
-from .manifest import array_metadata, normalize_url
+from .manifest import array_metadata, normalize_url, pad_leading
 from .parser import ifd_attributes, ifd_georeference, plan_ifd, read_header, store_attributes
 from .sources import SourceStamp
 from .stitch import Block, place_blocks
@@ -589,7 +589,7 @@ def _assemble(entries: list[SourceEntry], values: list[Any] | None, stack_dim: s
     height, width = window[1] - window[0], window[3] - window[2]
     out_shape, manifest = place_blocks(placed, layout0.chunks, shape=(height, width), what="cannot stitch")
     if uniq is not None and out_shape[0] != len(uniq):
-        out_shape, manifest = _pad_stack(out_shape, manifest, len(uniq))
+        out_shape, manifest = (len(uniq), *out_shape[1:]), pad_leading(manifest, len(uniq))
 
     transform = None
     if grid.transform is not None:
@@ -618,20 +618,6 @@ def _assemble(entries: list[SourceEntry], values: list[Any] | None, stack_dim: s
             coords["y"] = ("y", y, y_attrs)
     ds = xr.Dataset({name: variable}, coords=coords, attrs=store_attributes([first.plan]))
     return ds, used
-
-
-def _pad_stack(shape: tuple[int, ...], manifest: Any, n: int) -> tuple[tuple[int, ...], Any]:
-    """Grow the stack dimension to ``n`` positions (positions after the last placed one stay empty)."""
-    from virtualizarr.manifests import ChunkManifest
-
-    extra = n - shape[0]
-    pad = [(0, extra)] + [(0, 0)] * (len(shape) - 1)
-    paths = np.concatenate([manifest._paths, np.empty((extra, *manifest._paths.shape[1:]),
-                                                      dtype=np.dtypes.StringDType())])
-    offsets = np.pad(manifest._offsets, pad)
-    lengths = np.pad(manifest._lengths, pad)
-    return (n, *shape[1:]), ChunkManifest.from_arrays(paths=paths, offsets=offsets, lengths=lengths,
-                                                      validate_paths=False)
 
 
 def _check_one_per_position(entries: list[SourceEntry], positions: list[tuple[int, int]], stack_index: list[int],

@@ -1,11 +1,16 @@
-"""Assemble a VirtualiZarr ``ManifestArray`` from a chunk layout, a codec plan and a URL.
+"""The one module that touches VirtualiZarr's manifest internals: building ``ManifestArray``s from a chunk
+layout and a codec plan, and reading, stacking and padding a manifest's references as numpy arrays.
 
-Paths, offsets and lengths go straight into ``ChunkManifest.from_arrays`` as numpy arrays: no
-per-chunk Python objects, and no per-path validation (the URL is normalised once per file).
+Why one module: ``ChunkManifest`` keeps its references in private numpy arrays (``_paths``, ``_offsets``,
+``_lengths``) and has no public array-level accessor; everything else in the package goes through the
+functions here, so an upstream change is mended in one place (``tests/project/test_upstream.py`` fails
+loudly when it happens). Paths, offsets and lengths go straight into ``ChunkManifest.from_arrays`` as numpy
+arrays: no per-chunk Python objects, and no per-path validation (the URL is normalised once per file).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +23,55 @@ from .codecs.mapping import CodecPlan
 from .layout import ChunkLayout
 
 
+@dataclass(frozen=True)
+class ChunkRefs:
+    """A manifest's references as numpy arrays over its chunk grid; an empty path is a missing chunk."""
+
+    paths: np.ndarray  # StringDType
+    offsets: np.ndarray  # uint64
+    lengths: np.ndarray  # uint64
+
+    def __getitem__(self, index: Any) -> ChunkRefs:
+        return ChunkRefs(self.paths[index], self.offsets[index], self.lengths[index])
+
+    @property
+    def referenced(self) -> np.ndarray:
+        """True where a chunk has a reference (non-empty path)."""
+        return self.paths != ""
+
+
+def references(manifest: ChunkManifest) -> ChunkRefs:
+    """The references of ``manifest`` (views of its arrays: do not write into them)."""
+    return ChunkRefs(manifest._paths, manifest._offsets, manifest._lengths)
+
+
+def from_references(paths: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> ChunkManifest:
+    """A manifest from numpy arrays (paths already normalised: they are not validated one by one)."""
+    return ChunkManifest.from_arrays(paths=paths, offsets=offsets.astype(np.uint64, copy=False),
+                                     lengths=lengths.astype(np.uint64, copy=False), validate_paths=False)
+
+
+def referenced_count(manifest: ChunkManifest) -> int:
+    """How many chunks of ``manifest`` have a reference."""
+    return int(references(manifest).referenced.sum())
+
+
+def stack_manifests(manifests: list[ChunkManifest]) -> ChunkManifest:
+    """Manifests of equal chunk grids stacked along a new leading axis."""
+    refs = [references(m) for m in manifests]
+    return from_references(np.stack([r.paths for r in refs]), np.stack([r.offsets for r in refs]),
+                           np.stack([r.lengths for r in refs]))
+
+
+def pad_leading(manifest: ChunkManifest, n: int) -> ChunkManifest:
+    """``manifest`` with its leading axis grown to ``n`` (the new positions have no chunks)."""
+    refs = references(manifest)
+    extra = n - refs.paths.shape[0]
+    pad = [(0, extra)] + [(0, 0)] * (refs.paths.ndim - 1)
+    paths = np.concatenate([refs.paths, np.empty((extra, *refs.paths.shape[1:]), dtype=np.dtypes.StringDType())])
+    return from_references(paths, np.pad(refs.offsets, pad), np.pad(refs.lengths, pad))
+
+
 def normalize_url(url: str) -> str:
     """The canonical form of a source URL used in every manifest (``file:///abs/path`` for local files)."""
     return validate_and_normalize_path_to_uri(url)
@@ -27,12 +81,7 @@ def chunk_manifest(url: str, layout: ChunkLayout) -> ChunkManifest:
     """One manifest entry per chunk; missing chunks (sparse files) get an empty path."""
     paths = np.full(layout.grid_shape, url, dtype=np.dtypes.StringDType())
     paths[layout.missing] = ""
-    return ChunkManifest.from_arrays(
-        paths=paths,
-        offsets=layout.offsets.astype(np.uint64, copy=False),
-        lengths=layout.lengths.astype(np.uint64, copy=False),
-        validate_paths=False,
-    )
+    return from_references(paths, layout.offsets, layout.lengths)
 
 
 def codecs_for_ndim(codecs: list[Any], ndim: int) -> list[Any]:

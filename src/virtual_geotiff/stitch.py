@@ -25,6 +25,7 @@ from virtualizarr.manifests import ChunkManifest, ManifestArray
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .errors import IncompatibleSourcesError, InvalidArgumentError
+from .manifest import from_references, references
 
 __all__ = ["Block", "Placement", "place_blocks", "stitch"]
 
@@ -46,7 +47,7 @@ class Placement:
     def name(self) -> str:
         if self.label is not None:
             return self.label
-        paths = self.array.manifest._paths
+        paths = references(self.array.manifest).paths
         nonempty = paths[paths != ""]
         return str(nonempty.flat[0]) if nonempty.size else "<array without chunks>"
 
@@ -137,8 +138,8 @@ class Block:
 
     @classmethod
     def of(cls, array: ManifestArray, label: str) -> Block:
-        m = array.manifest
-        return cls(label, tuple(array.shape), m._paths, m._offsets, m._lengths)
+        refs = references(array.manifest)
+        return cls(label, tuple(array.shape), refs.paths, refs.offsets, refs.lengths)
 
 
 def place_blocks(entries: Sequence[tuple[Block, tuple[int, ...], int, int]], chunks: Sequence[int], *,
@@ -213,5 +214,4 @@ def place_blocks(entries: Sequence[tuple[Block, tuple[int, ...], int, int]], chu
             target[block.lengths == 0] = ""
         else:
             paths[window] = block.paths
-    manifest = ChunkManifest.from_arrays(paths=paths, offsets=offsets, lengths=lengths, validate_paths=False)
-    return out_shape, manifest
+    return out_shape, from_references(paths, offsets, lengths)

@@ -22,6 +22,7 @@ from zarr.core.sync import sync
 from .._sync import run_sync
 from .._version import __version__
 from ..errors import InvalidArgumentError, PublishError
+from ..manifest import referenced_count
 from ..sources import SourceStamp
 from .containers import _check_containers, container_prefixes
 from .drift import DEFAULT_CONCURRENCY, _head_all
@@ -83,7 +84,7 @@ def _split_variables(dataset: xr.Dataset) -> tuple[dict[str, xr.Variable], dict[
     virtual, empty, loadable = {}, {}, {}
     for name, var in dataset.variables.items():
         if isinstance(var.data, ManifestArray):
-            has_refs = bool((var.data.manifest._paths != "").any())
+            has_refs = referenced_count(var.data.manifest) > 0
             (virtual if has_refs else empty)[str(name)] = var
         else:
             loadable[str(name)] = var

@@ -21,6 +21,7 @@ import xarray as xr
 from virtualizarr.manifests import ChunkManifest
 
 from ..errors import PublishError
+from ..manifest import references
 from ..sources import SourceStamp
 from .stamps import checksum
 
@@ -48,12 +49,13 @@ class _Refs:
 
 
 def _manifest_refs(manifest: ChunkManifest) -> _Refs:
-    """Non-empty entries of a manifest. ``_paths``/``_offsets``/``_lengths`` are ChunkManifest's numpy
-    arrays (its only array-level accessors); paths repeat in long runs (one file's chunks), so distinct
+    """Non-empty entries of a manifest. Paths repeat in long runs (one file's chunks), so distinct
     URLs come from run boundaries instead of sorting every path. A zero-length entry is a missing chunk
     (Icechunk 2 refuses zero-length references; the chunk reads as the fill value either way)."""
-    paths, offsets, lengths = manifest._paths, manifest._offsets, manifest._lengths
-    if paths.ndim == 0:
+    refs = references(manifest)
+    paths, offsets, lengths = refs.paths, refs.offsets, refs.lengths
+    scalar = paths.ndim == 0
+    if scalar:
         paths, offsets, lengths = paths.reshape(1), offsets.reshape(1), lengths.reshape(1)
     present = (paths != "") & (lengths > 0)
     if present.all():
@@ -62,7 +64,7 @@ def _manifest_refs(manifest: ChunkManifest) -> _Refs:
     else:
         index = np.stack(np.nonzero(present), axis=1) if paths.ndim else np.zeros((0, 0), np.int64)
         flat, offs, lens = paths[present], offsets[present], lengths[present]
-    if manifest._paths.ndim == 0:
+    if scalar:
         index = np.zeros((len(flat), 0), dtype=np.int64)
     if not len(flat):
         return _Refs(index, np.zeros(0, np.intp), [], offs, lens)

@@ -57,7 +57,7 @@ from ..geo.transform import gcp_note, georef_status
 from ..headers import FailedSource, check_concurrency, read_headers
 from ..layout import ChunkLayout
 from ..limits import Limits
-from ..manifest import array_metadata, normalize_url
+from ..manifest import array_metadata, normalize_url, stack_manifests
 from ..parser import (
     InMemoryObjects,
     georef_arrays,
@@ -325,12 +325,7 @@ def stack_bands(arrays: list[Assembled], vrt: VrtDataset) -> Assembled:
             raise UnsupportedVrtError(
                 f"VRTRasterBand {band.number} of {vrt.url} differs from band 1 in data type, nodata or codecs, so the "
                 "bands cannot share one (band, y, x) array; open it with VirtualVRT(bands='separate')")
-    manifest = ChunkManifest.from_arrays(
-        paths=np.stack([a.manifest._paths for a in arrays]),
-        offsets=np.stack([a.manifest._offsets for a in arrays]),
-        lengths=np.stack([a.manifest._lengths for a in arrays]),
-        validate_paths=False,
-    )
+    manifest = stack_manifests([a.manifest for a in arrays])
     return Assembled(manifest, (len(arrays), *first.shape), (1, *first.chunks), ("band", "y", "x"), first.source,
                      first.fill)
 

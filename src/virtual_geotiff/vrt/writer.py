@@ -31,6 +31,7 @@ from ..errors import FailedSourcesError, InvalidArgumentError, UnsupportedVrtErr
 from ..geo.attrs import parse_nodata
 from ..headers import DEFAULT_CONCURRENCY, FailedSource, read_headers
 from ..limits import Limits
+from ..manifest import references
 from ..parser import plan_ifd
 from ..tiff.reader import TiffHeader
 from .model import NUMPY_TO_GDAL, Window
@@ -255,9 +256,8 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
             grid_key.append(k)
         else:
             grid_key.append(slice(None))
-    paths = m._paths[tuple(grid_key)]
-    offsets = m._offsets[tuple(grid_key)]
-    lengths = m._lengths[tuple(grid_key)]
+    refs = references(m)[tuple(grid_key)]
+    paths, offsets, lengths = refs.paths, refs.offsets, refs.lengths
     if paths.ndim == 2:
         paths, offsets, lengths = paths[None], offsets[None], lengths[None]
     band_chunk = arr.metadata.chunks[var.dims.index(band_dim)] if band_dim is not None else 1
