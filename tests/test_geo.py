@@ -41,7 +41,7 @@ from virtual_geotiff.geo.coords import pixel_centers
 from virtual_geotiff.geo.crs import crs_from_geokeys, crs_from_geotags
 from virtual_geotiff.geo.transform import georef_status, geotransform
 from virtual_geotiff.limits import Limits
-from virtual_geotiff.parser import read_header
+from virtual_geotiff.tiff.headers import read_header
 
 pytestmark = [
     pytest.mark.timeout(120),

@@ -154,9 +154,9 @@ def corpus_masked_files() -> list[Path]:
     if not CORPUS.is_dir():
         return []
     from virtual_geotiff._sync import run_sync
+    from virtual_geotiff.arrays.levels import is_mask
     from virtual_geotiff.limits import Limits
-    from virtual_geotiff.multiscale import is_mask
-    from virtual_geotiff.parser import read_header
+    from virtual_geotiff.tiff.headers import read_header
 
     found = []
     for path in sorted(CORPUS.glob("*/*")):

@@ -26,9 +26,10 @@ from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
-from virtual_geotiff import InvalidArgumentError, TiffFormatError, VirtualTIFF
+from virtual_geotiff import InvalidArgumentError, Limits, TiffFormatError, VirtualTIFF
 from virtual_geotiff._sync import run_sync
-from virtual_geotiff.multiscale import MULTISCALES_CONVENTION, sidecar_url
+from virtual_geotiff.arrays.levels import read_header_with_sidecar, sidecar_url
+from virtual_geotiff.multiscale import MULTISCALES_CONVENTION
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -358,11 +359,11 @@ def test_missing_sidecar_costs_one_request(tmp_path):
             return await self.inner.get_ranges_async(path, **kwargs)
 
     reg = ObjectStoreRegistry({"file://": Counting()})
-    _, sidecar = run_sync(VirtualTIFF(ifd_layout="multiscale").read_headers(url(path), reg))
+    _, sidecar = run_sync(read_header_with_sidecar(url(path), reg, Limits(), sidecar=True))
     assert sidecar is None
     assert [c for c in calls if c.endswith(".ovr")] == [str(path).lstrip("/") + ".ovr"]
     calls.clear()
-    run_sync(VirtualTIFF(ifd=0).read_headers(url(path), reg))
+    VirtualTIFF(ifd=0)(url(path), reg)  # not a levels layout: never looks for a sidecar
     assert not [c for c in calls if c.endswith(".ovr")]
 
 

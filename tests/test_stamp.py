@@ -10,7 +10,7 @@ import tifffile
 from helpers import file_url, make_registry
 from virtual_geotiff import Limits
 from virtual_geotiff._sync import run_sync
-from virtual_geotiff.parser import read_header
+from virtual_geotiff.tiff.headers import read_header
 
 
 class _RangeOnly:

@@ -11,8 +11,9 @@ from virtualizarr.manifests import ManifestGroup, ManifestStore
 from helpers import file_url, make_registry
 from virtual_geotiff import IncompatibleSourcesError, InvalidArgumentError, Limits
 from virtual_geotiff._sync import run_sync
-from virtual_geotiff.parser import build_ifd_array, read_header
+from virtual_geotiff.arrays.planned import plan_georeferenced_ifd
 from virtual_geotiff.stitch import Placement, stitch
+from virtual_geotiff.tiff.headers import read_header
 
 TILE = 16
 
@@ -20,7 +21,7 @@ TILE = 16
 def _array(path, data, **kwargs):
     tifffile.imwrite(path, data, tile=(TILE, TILE), compression=kwargs.pop("compression", "zlib"), **kwargs)
     header = run_sync(read_header(file_url(path), make_registry(), Limits()))
-    return build_ifd_array(header.ifds[0], header, Limits())[0]
+    return plan_georeferenced_ifd(header.ifds[0], header, Limits()).array()
 
 
 def _read(array) -> np.ndarray:

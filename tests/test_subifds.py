@@ -73,7 +73,7 @@ def test_sub_ifd_header_facts(tmp_path, registry):
     write_pyramid(path, pages=1, levels=2, tile=(32, 32))
     from virtual_geotiff._sync import run_sync
     from virtual_geotiff.limits import Limits
-    from virtual_geotiff.parser import read_header
+    from virtual_geotiff.tiff.headers import read_header
 
     header = run_sync(read_header(f"file://{path}", registry, Limits()))
     assert [s.name for s in header.sub_ifds] == ["0_sub0", "0_sub1"]

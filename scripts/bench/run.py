@@ -215,8 +215,8 @@ def section_requests(root: Path, info: dict, args: Any, report: Report) -> None:
     from obspec_utils.registry import ObjectStoreRegistry
 
     from virtual_geotiff.limits import Limits
-    from virtual_geotiff.parser import read_header
     from virtual_geotiff.testing.servers import RangeHTTPServer
+    from virtual_geotiff.tiff.headers import read_header
 
     classes = {"COG 1024 px": info["cogs"][:20], "COG 10980 px, 1024 tiles": ["big.tif"],
                "COG 10980 px, 256 tiles": ["small_tiles.tif"],

@@ -80,7 +80,8 @@ _PREDICTOR_NAMES = {1: "none", 2: "horizontal", 3: "floating point"}
 def describe(url: str, limits: Limits | None = None, args: argparse.Namespace | None = None) -> dict[str, Any]:
     """Everything ``inspect`` reports, as JSON-ready data (one entry per IFD)."""
     from ._sync import run_sync
-    from .parser import plan_ifd, read_header
+    from .arrays.planned import plan_ifd
+    from .tiff.headers import read_header
     from .tiff.tags import Compression, Predictor
 
     limits = limits or Limits()
@@ -106,7 +107,8 @@ def describe(url: str, limits: Limits | None = None, args: argparse.Namespace | 
             "georeferenced": ifd.geo.is_georeferenced,
         }
         try:
-            layout, plan = plan_ifd(ifd, header, limits)
+            planned = plan_ifd(ifd, header, limits)
+            layout, plan = planned.layout, planned.plan
         except VirtualGeoTiffError as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}"
         else:

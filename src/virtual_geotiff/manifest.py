@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 from virtualizarr.manifests import ChunkManifest, ManifestArray
-from virtualizarr.manifests.manifest import validate_and_normalize_path_to_uri
-from zarr.core.dtype import parse_data_type
+from virtualizarr.manifests.utils import create_v3_array_metadata
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .codecs.mapping import CodecPlan
 from .layout import ChunkLayout
+from .urls import normalize_url  # noqa: F401  (transitional: cube/bands import it here until the cube package lands)
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,6 @@ def pad_leading(manifest: ChunkManifest, n: int) -> ChunkManifest:
     return from_references(paths, np.pad(refs.offsets, pad), np.pad(refs.lengths, pad))
 
 
-def normalize_url(url: str) -> str:
-    """The canonical form of a source URL used in every manifest (``file:///abs/path`` for local files)."""
-    return validate_and_normalize_path_to_uri(url)
-
-
 def chunk_manifest(url: str, layout: ChunkLayout) -> ChunkManifest:
     """One manifest entry per chunk; missing chunks (sparse files) get an empty path."""
     paths = np.full(layout.grid_shape, url, dtype=np.dtypes.StringDType())
@@ -100,18 +95,10 @@ def codecs_for_ndim(codecs: list[Any], ndim: int) -> list[Any]:
 
 def array_metadata(layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = None,
                    attributes: dict[str, Any] | None = None) -> ArrayV3Metadata:
-    zdtype = parse_data_type(plan.dtype, zarr_format=3)
-    return ArrayV3Metadata(
-        shape=layout.shape,
-        data_type=zdtype,
-        chunk_grid={"name": "regular", "configuration": {"chunk_shape": layout.chunks}},
-        chunk_key_encoding={"name": "default"},
-        fill_value=zdtype.default_scalar() if fill_value is None else fill_value,
-        codecs=codecs_for_ndim(list(plan.codecs), len(layout.shape)),
-        attributes=attributes or {},
-        dimension_names=layout.dims,
-        storage_transformers=None,
-    )
+    """Zarr v3 metadata of an array of ``layout`` decoded by ``plan`` (VirtualiZarr's own helper builds it)."""
+    return create_v3_array_metadata(shape=layout.shape, data_type=np.dtype(plan.dtype), chunk_shape=layout.chunks,
+                                    fill_value=fill_value, codecs=codecs_for_ndim(list(plan.codecs), len(layout.shape)),
+                                    attributes=attributes, dimension_names=layout.dims)
 
 
 def manifest_array(url: str, layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = None,
@@ -120,3 +107,17 @@ def manifest_array(url: str, layout: ChunkLayout, plan: CodecPlan, *, fill_value
         metadata=array_metadata(layout, plan, fill_value=fill_value, attributes=attributes),
         chunkmanifest=chunk_manifest(url, layout),
     )
+
+
+def single_chunk_array(shape: tuple[int, ...], dtype: str, fill_value: Any, dims: tuple[str, ...],
+                       attrs: dict[str, Any], url: str | None, nbytes: int = 0) -> ManifestArray:
+    """A one-chunk array in plain little-endian ``bytes`` (readable by any Zarr v3 reader); without ``url`` it
+    has no chunk and reads as ``fill_value``."""
+    metadata = create_v3_array_metadata(shape=shape, data_type=np.dtype(dtype), chunk_shape=shape,
+                                        fill_value=fill_value, codecs=[{"name": "bytes",
+                                                                        "configuration": {"endian": "little"}}],
+                                        attributes=attrs, dimension_names=dims)
+    grid = (1,) * len(shape)
+    paths = np.full(grid, url or "", dtype=np.dtypes.StringDType())
+    lengths = np.full(grid, nbytes if url else 0, dtype=np.uint64)
+    return ManifestArray(metadata=metadata, chunkmanifest=from_references(paths, np.zeros(grid, np.uint64), lengths))

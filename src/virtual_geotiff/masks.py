@@ -27,12 +27,11 @@ import numpy as np
 import xarray as xr
 from xarray.core.dtypes import maybe_promote
 
+from .arrays.levels import MASK
 from .errors import InvalidArgumentError
 
 __all__ = ["MASK", "read_masked"]
 
-#: Name of the GDAL internal mask array next to its image (the same in every layout).
-MASK = "mask"
 
 _CF_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset")
 

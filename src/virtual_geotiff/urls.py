@@ -15,6 +15,9 @@ path named by file contents goes through ``resolve_relative``, which:
   interpret in ways a path check cannot see.
 
 Every refusal raises ``UnsafeUrlError`` naming the file, the reference and what the user can do.
+
+``normalize_url`` lives here too: the one canonical spelling of a source URL, which manifests, stamps and
+error messages all use.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .errors import UnsafeUrlError
+
+
+def normalize_url(url: str) -> str:
+    """The canonical form of a source URL used in every manifest (``file:///abs/path`` for local files)."""
+    from virtualizarr.manifests.manifest import validate_and_normalize_path_to_uri
+
+    return validate_and_normalize_path_to_uri(url)
 
 #: GDAL virtual file system prefixes that name objects in a store, and the URL scheme each maps to.
 _VSI_SCHEMES = {"/vsis3/": "s3://", "/vsigs/": "gs://", "/vsiaz/": "az://", "/vsiadls/": "abfs://"}

@@ -102,7 +102,7 @@ def _drift_reason(published: SourceStamp, current: SourceStamp | BaseException) 
 async def _head_all(urls: Sequence[str], registry: Any, concurrency: int) -> dict[str, SourceStamp | BaseException]:
     import obstore
 
-    from ..parser import resolve
+    from ..tiff.headers import resolve
 
     limit = asyncio.Semaphore(concurrency)
 

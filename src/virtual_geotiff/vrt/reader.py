@@ -3,11 +3,12 @@
 The read contract, one canonical helper per step:
 validate arguments (``__init__``) -> read and parse the XML (``model.parse_vrt``, refusing computed features)
 -> resolve each ``SourceFilename`` against the VRT's URL (``paths.source_url``; the registry must know it)
--> read every source header concurrently (``headers.read_headers``) -> plan each source's IFD (``parser.plan_ifd``:
-chunk layout and codec chain; IFD 0, or n - 1 for ``GTIFF_DIR:n:``) -> check and crop each placement to whole
-chunks (``_windows``, ``_block``) -> place them (``stitch.place_blocks``; Zarr metadata is built once per
-output array, not per file) -> georeferencing from the VRT (``SRS``/``GeoTransform``), nodata and attributes
-(``parser.raster_attributes``, ``parser.georef_arrays``) -> ``ManifestStore``.
+-> read every source header concurrently (``tiff.headers.read_headers``) -> plan each source's IFD
+(``arrays.planned.plan_ifd``: chunk layout and codec chain; IFD 0, or n - 1 for ``GTIFF_DIR:n:``) -> check and
+crop each placement to whole chunks (``_windows``, ``_block``) -> place them (``stitch.place_blocks``; Zarr
+metadata is built once per output array, not per file) -> georeferencing from the VRT (``SRS``/``GeoTransform``),
+nodata and attributes (``arrays.attributes.raster_attributes``, ``arrays.coords.georef_arrays``) ->
+``ManifestStore``.
 
 What comes out, by design a drop-in for ``VirtualTIFF(ifd=0)`` on a file of the same layout:
 
@@ -30,7 +31,6 @@ tiles only where the source's fill equals the VRT's.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,35 +40,27 @@ from obspec_utils.registry import ObjectStoreRegistry
 from virtualizarr.manifests import ChunkManifest, ManifestArray, ManifestGroup, ManifestStore
 
 from .._sync import run_sync
-from ..codecs.mapping import CodecPlan
+from ..arrays.attributes import raster_attributes, store_attributes
+from ..arrays.coords import InMemoryObjects, georef_arrays
+from ..arrays.planned import PlannedIfd, plan_ifd
 from ..errors import (
-    FailedSourcesError,
     IncompatibleSourcesError,
     InvalidArgumentError,
     LimitExceededError,
     UnsupportedVrtError,
     VrtFormatError,
-    where,
 )
 from ..geo import IfdGeoref
 from ..geo.attrs import GdalMetadata, parse_nodata
 from ..geo.crs import crs_code
 from ..geo.transform import gcp_note, georef_status
-from ..headers import FailedSource, check_concurrency, read_headers
-from ..layout import ChunkLayout
 from ..limits import Limits
-from ..manifest import array_metadata, normalize_url, stack_manifests
-from ..parser import (
-    InMemoryObjects,
-    georef_arrays,
-    plan_ifd,
-    raster_attributes,
-    resolve,
-    store_attributes,
-)
+from ..manifest import array_metadata, stack_manifests
 from ..stitch import Block, place_blocks
 from ..store import GeoManifestStore
-from ..tiff.reader import IfdInfo, TiffHeader
+from ..tiff.headers import check_concurrency, raise_failed, read_headers, resolve, split_failed
+from ..tiff.reader import TiffHeader
+from ..urls import normalize_url
 from .model import VrtBand, VrtDataset, VrtSource, Window, parse_vrt
 from .paths import source_url
 
@@ -78,43 +70,6 @@ SourceKey = tuple[str, int]
 _BAND_LAYOUTS = ("stack", "separate")
 
 @dataclass(frozen=True, eq=False)
-class SourceArray:
-    """One source IFD planned with the parser's helpers (``plan_ifd``): chunk layout and codec chain, no
-    Zarr metadata per file (that is built once per output array, which keeps a 10,000-file VRT cheap)."""
-
-    url: str
-    ifd: IfdInfo
-    layout: ChunkLayout
-    plan: CodecPlan
-    fill: Any  # what GDAL reads for the file's missing (sparse) tiles: its nodata, else 0
-
-    @classmethod
-    def of(cls, url: str, ifd: IfdInfo, header: TiffHeader, limits: Limits) -> SourceArray:
-        layout, plan = plan_ifd(ifd, header, limits)
-        nodata = parse_nodata(ifd.geo.gdal_nodata, plan.dtype, where=where(url, ifd.index))
-        return cls(url, ifd, layout, plan, np.dtype(plan.dtype).type(0) if nodata is None else nodata)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self.plan.dtype)
-
-    @property
-    def planes(self) -> int:
-        return self.layout.shape[0] if len(self.layout.shape) == 3 else 1
-
-    @property
-    def interleaved(self) -> bool:
-        """Chunks hold every band (pixel-interleaved file): bands cannot be picked one by one."""
-        return self.layout.interleaved_samples > 1
-
-    @property
-    def codec_key(self) -> str:
-        """What must be equal for chunks of two files to decode the same way in one array."""
-        return json.dumps([str(self.dtype), list(self.layout.chunks[-2:]), self.layout.interleaved_samples,
-                           self.plan.codecs], sort_keys=True, default=str)
-
-
-@dataclass(frozen=True, eq=False)
 class Assembled:
     """One output array's manifest and shape; ``source`` (its first file) gives the codec chain."""
 
@@ -122,7 +77,7 @@ class Assembled:
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
     dims: tuple[str, ...]
-    source: SourceArray
+    source: PlannedIfd
     fill: Any
 
     def array(self, attributes: dict[str, Any]) -> ManifestArray:
@@ -142,19 +97,6 @@ async def read_document(url: str, registry: ObjectStoreRegistry, limits: Limits)
     return bytes(await result.bytes_async())
 
 
-async def read_source_headers(urls: list[str], registry: ObjectStoreRegistry, limits: Limits,
-                              concurrency: int) -> dict[str, TiffHeader]:
-    """Every source's header (``headers.read_headers``: one loop, bounded concurrency). A VRT needs all of
-    its sources: one failure re-raises that file's own error, several raise ``FailedSourcesError``."""
-    results = await read_headers(urls, registry, limits, concurrency=concurrency)
-    failed = {r.url: r for r in results if isinstance(r, FailedSource)}
-    if len(failed) == 1:
-        raise next(iter(failed.values())).error
-    if failed:
-        raise FailedSourcesError.from_failures(failed)
-    return dict(zip(urls, results))
-
-
 def _band_fill(band: VrtBand, vrt: VrtDataset) -> Any:
     """What GDAL reads where no source writes: the band's NoDataValue, else 0."""
     nodata = parse_nodata(band.nodata, band.dtype, where=f"VRTRasterBand {band.number} of {vrt.url}")
@@ -166,7 +108,7 @@ def _same_fill(a: Any, b: Any) -> bool:
     return bool(a == b or (a.dtype.kind in "fc" and np.isnan(a) and np.isnan(b)))
 
 
-def _windows(source: VrtSource, src_array: SourceArray, vrt: VrtDataset) -> tuple[Window, Window]:
+def _windows(source: VrtSource, src_array: PlannedIfd, vrt: VrtDataset) -> tuple[Window, Window]:
     """SrcRect/DstRect with GDAL's defaults (whole source at (0, 0)), checked for exact placement."""
     height, width = src_array.layout.shape[-2:]
     ch, cw = src_array.layout.chunks[-2:]
@@ -206,7 +148,7 @@ def _windows(source: VrtSource, src_array: SourceArray, vrt: VrtDataset) -> tupl
     return src, dst
 
 
-def _block(src_array: SourceArray, src: Window, planes: slice | int, fill: Any, label: str, url: str) -> Block:
+def _block(src_array: PlannedIfd, src: Window, planes: slice | int, fill: Any, label: str, url: str) -> Block:
     """The references of ``src`` (whole tiles) of the given plane(s) of a source.
 
     ``planes`` is an int (one band of a single-band or band-separate file: a ``(y, x)`` block) or a slice
@@ -232,7 +174,7 @@ def _block(src_array: SourceArray, src: Window, planes: slice | int, fill: Any, 
                  lengths=np.ascontiguousarray(lengths, np.uint64))
 
 
-def _place(entries: list[tuple[Block, SourceArray, int, int]], shape: tuple[int, int], fill: Any, vrt: VrtDataset,
+def _place(entries: list[tuple[Block, PlannedIfd, int, int]], shape: tuple[int, int], fill: Any, vrt: VrtDataset,
            what: str) -> Assembled:
     """Place the blocks (``stitch.place_blocks``) after checking that all sources decode alike."""
     if not entries:
@@ -241,7 +183,7 @@ def _place(entries: list[tuple[Block, SourceArray, int, int]], shape: tuple[int,
     first = entries[0][1]
     problems: dict[str, list[str]] = {}
     for block, source, _, _ in entries[1:]:
-        if source.codec_key != first.codec_key:
+        if source.decode_key(per_plane=True) != first.decode_key(per_plane=True):
             problems.setdefault(block.label, []).append(
                 f"dtype, tile size or codecs differ from {entries[0][0].label} ({source.dtype}, tiles "
                 f"{source.layout.chunks[-2:]}, codecs {[c.get('name') for c in source.plan.codecs]} vs "
@@ -258,14 +200,14 @@ def _place(entries: list[tuple[Block, SourceArray, int, int]], shape: tuple[int,
     return Assembled(manifest, tuple(out_shape), chunks, dims, first, fill)
 
 
-def _check_dtype(source: VrtSource, src_array: SourceArray, band: VrtBand, vrt: VrtDataset) -> None:
+def _check_dtype(source: VrtSource, src_array: PlannedIfd, band: VrtBand, vrt: VrtDataset) -> None:
     if src_array.dtype != band.dtype:
         raise UnsupportedVrtError(
             f"{source.label} of {vrt.url} needs data type conversion (source {src_array.dtype}, band "
             f"{band.dtype}); rebuild the VRT with the sources' data type")
 
 
-def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
+def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, PlannedIfd],
                urls: dict[str, SourceKey]) -> Assembled:
     """One VRT band of single-band or band-separate sources as a ``(y, x)`` array."""
     fill = _band_fill(band, vrt)
@@ -287,7 +229,7 @@ def band_array(band: VrtBand, vrt: VrtDataset, sources: dict[SourceKey, SourceAr
     return _place(entries, (vrt.height, vrt.width), fill, vrt, f"VRTRasterBand {band.number}")
 
 
-def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, SourceArray],
+def interleaved_array(vrt: VrtDataset, sources: dict[SourceKey, PlannedIfd],
                       urls: dict[str, SourceKey]) -> Assembled:
     """All bands of pixel-interleaved sources as one ``(band, y, x)`` array: band ``k`` must read band ``k``
     of the same files at the same places as band 1."""
@@ -321,7 +263,8 @@ def stack_bands(arrays: list[Assembled], vrt: VrtDataset) -> Assembled:
     """``(y, x)`` band arrays as one ``(band, y, x)`` array (chunks of one band)."""
     first = arrays[0]
     for band, arr in zip(vrt.bands[1:], arrays[1:]):
-        if arr.source.codec_key != first.source.codec_key or not _same_fill(arr.fill, first.fill):
+        same_decoding = arr.source.decode_key(per_plane=True) == first.source.decode_key(per_plane=True)
+        if not same_decoding or not _same_fill(arr.fill, first.fill):
             raise UnsupportedVrtError(
                 f"VRTRasterBand {band.number} of {vrt.url} differs from band 1 in data type, nodata or codecs, so the "
                 "bands cannot share one (band, y, x) array; open it with VirtualVRT(bands='separate')")
@@ -382,14 +325,14 @@ def _with_attributes(arr: Assembled, bands: tuple[VrtBand, ...], vrt: VrtDataset
 def build_vrt_group(vrt: VrtDataset, headers: dict[str, TiffHeader], urls: dict[str, SourceKey], bands: BandLayout,
                     limits: Limits, memory: InMemoryObjects | None = None) -> ManifestGroup:
     """The store's root group for a parsed VRT whose source headers are read."""
-    sources: dict[SourceKey, SourceArray] = {}
+    sources: dict[SourceKey, PlannedIfd] = {}
     for url, ifd_index in dict.fromkeys(urls.values()):
         header = headers[url]
         ifd = next((i for i in header.ifds if i.index == ifd_index), None)
         if ifd is None:
             raise VrtFormatError(f"{vrt.url} reads GTIFF_DIR:{ifd_index + 1} of {url}, which has "
                                  f"{len(header.ifds)} directories")
-        sources[url, ifd_index] = SourceArray.of(url, ifd, header, limits)
+        sources[url, ifd_index] = plan_ifd(ifd, header, limits)
     georef = vrt_georeference(vrt)
     interleaved = any(s.interleaved for s in sources.values())
     arrays: dict[str, ManifestArray] = {}
@@ -428,8 +371,9 @@ async def read_vrt(url: str, registry: ObjectStoreRegistry, limits: Limits,
             urls[source.label] = (source_url(url, source.filename, source.relative, registry, source.label),
                                   source.ifd)
     unique = list(dict.fromkeys(u for u, _ in urls.values()))
-    headers = await read_source_headers(unique, registry, limits, concurrency)
-    return vrt, urls, headers
+    headers, failed = split_failed(await read_headers(unique, registry, limits, concurrency=concurrency))
+    raise_failed(failed, alone_as_is=True)  # a VRT needs every source; one failure raises that file's own error
+    return vrt, urls, dict(zip(unique, headers))
 
 
 class VirtualVRT:

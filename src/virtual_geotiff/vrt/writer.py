@@ -27,12 +27,12 @@ import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 
 from .._sync import run_sync
-from ..errors import FailedSourcesError, InvalidArgumentError, UnsupportedVrtError
+from ..arrays.planned import plan_ifd
+from ..errors import InvalidArgumentError, UnsupportedVrtError
 from ..geo.attrs import parse_nodata
-from ..headers import DEFAULT_CONCURRENCY, FailedSource, read_headers
 from ..limits import Limits
 from ..manifest import references
-from ..parser import plan_ifd
+from ..tiff.headers import DEFAULT_CONCURRENCY, raise_failed, read_headers, split_failed
 from ..tiff.reader import TiffHeader
 from .model import NUMPY_TO_GDAL, Window
 from .paths import gdal_filename
@@ -103,7 +103,7 @@ class _Layouts:
         """``(IfdInfo, ChunkLayout)`` with offsets/lengths as ``(plane, row, col)`` arrays."""
         key = (url, ifd.index)
         if key not in self._cache:
-            layout, _ = plan_ifd(ifd, self.headers[url], self.limits)
+            layout = plan_ifd(ifd, self.headers[url], self.limits).layout
             self._cache[key] = (ifd, layout)
         return self._cache[key]
 
@@ -224,15 +224,6 @@ def _srs(ds: Any) -> tuple[str | None, str | None, str | None]:
     return wkt, mapping, gt
 
 
-def _read_headers(urls: list[str], registry: ObjectStoreRegistry, limits: Limits,
-                  concurrency: int) -> dict[str, TiffHeader]:
-    results = run_sync(read_headers(urls, registry, limits, concurrency=concurrency))
-    failed = {r.url: r for r in results if isinstance(r, FailedSource)}
-    if failed:
-        raise FailedSourcesError.from_failures(failed)
-    return dict(zip(urls, results))
-
-
 def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = None,
             index: Mapping[str, int] | None = None, limits: Limits | None = None,
             concurrency: int = DEFAULT_CONCURRENCY) -> str:
@@ -271,7 +262,9 @@ def vrt_xml(ds: Any, registry: ObjectStoreRegistry, *, variable: str | None = No
     urls = [u for u in dict.fromkeys(paths.ravel().tolist()) if u]
     if not urls:
         raise UnsupportedVrtError(f"the selected slice of {name!r} references no file")
-    layouts = _Layouts(_read_headers(urls, registry, limits, concurrency), limits)
+    headers, failed = split_failed(run_sync(read_headers(urls, registry, limits, concurrency=concurrency)))
+    raise_failed(failed)
+    layouts = _Layouts(dict(zip(urls, headers)), limits)
     gdal_type = NUMPY_TO_GDAL.get(np.dtype(arr.dtype).newbyteorder("=").name)
     if gdal_type is None:
         raise UnsupportedVrtError(f"{name!r} has dtype {arr.dtype}, which has no GDAL data type")
