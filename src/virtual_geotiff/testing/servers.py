@@ -8,7 +8,7 @@ assumptions about obstore instead of obstore.
 under one directory: ``GET``/``HEAD`` with single byte ranges (206 + Content-Range, 416 past the end),
 strong ETags and Last-Modified from ``stat`` (so a test that rewrites a file sees them change), optional
 per-request latency, and ``Fault`` rules that make chosen requests answer 500/503, answer slowly, drop the
-connection or send a truncated body. It sustains several thousand requests per second on loopback.
+connection or send a truncated body.
 
 ``S3Server`` runs ``moto.server.ThreadedMotoServer`` on 127.0.0.1 on a free port, makes buckets, uploads
 files and builds obstore ``S3Store`` objects (and Icechunk ``s3_store`` keywords) that point at it.

@@ -27,8 +27,8 @@ from ..limits import Limits
 from ..urls import normalize_url
 from .reader import TiffHeader, read_tiff_header
 
-#: Default number of header reads in flight: enough to hide ~20 ms of latency per request at a few
-#: thousand files/s, few enough for object stores' per-prefix request rates.
+#: Default number of header reads in flight: enough to hide an object store's per-request latency behind
+#: other reads, few enough for object stores' per-prefix request rates (docs/performance.md measures it).
 DEFAULT_CONCURRENCY = 128
 
 #: ``progress(done, total, url)`` is called after each file (read or failed).
