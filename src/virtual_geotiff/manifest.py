@@ -103,10 +103,16 @@ def array_metadata(layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = No
 
 def manifest_array(url: str, layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = None,
                    attributes: dict[str, Any] | None = None) -> ManifestArray:
-    return ManifestArray(
-        metadata=array_metadata(layout, plan, fill_value=fill_value, attributes=attributes),
-        chunkmanifest=chunk_manifest(url, layout),
-    )
+    """The virtual array of one file's IFD: every chunk of ``layout`` referenced in ``url``."""
+    return assembled_array(chunk_manifest(url, layout), layout, plan, fill_value=fill_value, attributes=attributes)
+
+
+def assembled_array(manifest: ChunkManifest, layout: ChunkLayout, plan: CodecPlan, *, fill_value: Any = None,
+                    attributes: dict[str, Any] | None = None) -> ManifestArray:
+    """A virtual array over ``manifest`` (placed from many files: a stitched VRT band, a cube), shaped and
+    chunked by ``layout`` and decoded by ``plan``."""
+    return ManifestArray(metadata=array_metadata(layout, plan, fill_value=fill_value, attributes=attributes),
+                         chunkmanifest=manifest)
 
 
 def single_chunk_array(shape: tuple[int, ...], dtype: str, fill_value: Any, dims: tuple[str, ...],

@@ -55,7 +55,7 @@ from ..geo.attrs import GdalMetadata, parse_nodata
 from ..geo.crs import crs_code
 from ..geo.transform import gcp_note, georef_status
 from ..limits import Limits
-from ..manifest import array_metadata, stack_manifests
+from ..manifest import assembled_array, stack_manifests
 from ..stitch import Block, place_blocks
 from ..store import GeoManifestStore
 from ..tiff.headers import check_concurrency, raise_failed, read_headers, resolve, split_failed
@@ -82,8 +82,7 @@ class Assembled:
 
     def array(self, attributes: dict[str, Any]) -> ManifestArray:
         layout = dataclasses.replace(self.source.layout, shape=self.shape, chunks=self.chunks, dims=self.dims)
-        metadata = array_metadata(layout, self.source.plan, fill_value=self.fill, attributes=attributes)
-        return ManifestArray(metadata=metadata, chunkmanifest=self.manifest)
+        return assembled_array(self.manifest, layout, self.source.plan, fill_value=self.fill, attributes=attributes)
 
 
 async def read_document(url: str, registry: ObjectStoreRegistry, limits: Limits) -> bytes:
