@@ -1,17 +1,12 @@
-"""Make ``tests/helpers.py`` importable as ``helpers`` under any pytest import mode."""
+"""Fixtures shared by several test folders: the real local servers of ``virtual_geotiff.testing``.
+
+Helpers live in the ``tests.support`` package (``from tests.support.helpers import ...``): ``tests`` is a package,
+so pytest puts the repository root on ``sys.path`` and no path editing is needed.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_TESTS = str(Path(__file__).resolve().parent)
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-
-# -- real local servers (virtual_geotiff.testing) ---------------------------------------------------------
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture

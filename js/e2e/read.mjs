@@ -1,5 +1,5 @@
 // Read arrays of a virtual-geotiff store with zarrita + @virtual-geotiff/zarr-codecs, outside Python.
-// Usage: node read.mjs request.json   (written by tests/test_js_*.py)
+// Usage: node read.mjs request.json   (written by tests/js/test_js_*.py)
 // request: {"icechunk": {"repo": "http://host/repo", "branch": "main", "containers": ["http://host/www/"]}}
 //       or {"kerchunk": "http://host/refs.json"}
 //   plus "arrays": [{"path": "/data", "out": "/tmp/x.bin", "selection": [0, null, null] (optional)}]

@@ -104,7 +104,7 @@ READER = textwrap.dedent("""
     answer["_imported_virtual_geotiff"] = sorted(m for m in sys.modules if m.startswith("virtual_geotiff"))
     print(json.dumps(answer))
     # icechunk/obstore runtime threads can abort a normal interpreter exit (SIGABRT, "PyGILState_Release");
-    # the answer is complete here, so leave without the teardown that races them (as tests/test_icechunk_s3.py).
+    # the answer is complete here: leave without the teardown that races them (tests/icechunk/test_icechunk_s3.py too).
     sys.stdout.flush()
     import os
     os._exit(0)

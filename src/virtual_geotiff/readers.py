@@ -5,7 +5,7 @@ reader and per add-on (zarr-python with ``virtual-geotiff`` installed decodes ev
 ``@virtual-geotiff/zarr-codecs`` npm package decodes most custom codecs; zarrs only the standard ones; GDAL
 reads the kerchunk JSON export, which holds only Zarr v2 compressors). ``inspect`` prints this and every store
 carries it in its ``virtual_geotiff.readable_by`` attribute. The codec sets mirror what the tests check:
-``tests/test_codec_vectors.py`` (Python), ``js/test`` (zarrita.js) and ``tests/test_js_*.py`` (GDAL, Node).
+``tests/codecs/test_codec_vectors.py`` (Python), ``js/test`` (zarrita.js) and ``tests/js/test_js_*.py`` (GDAL, Node).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests of codecs (see tests/README.md)."""

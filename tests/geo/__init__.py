@@ -1,0 +1,1 @@
+"""Tests of geo (see tests/README.md)."""

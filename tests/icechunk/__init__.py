@@ -1,0 +1,1 @@
+"""Tests of icechunk (see tests/README.md)."""

@@ -1,0 +1,1 @@
+"""Tests of js (see tests/README.md)."""

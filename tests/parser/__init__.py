@@ -1,0 +1,1 @@
+"""Tests of parser (see tests/README.md)."""

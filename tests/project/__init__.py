@@ -1,0 +1,1 @@
+"""Tests of project (see tests/README.md)."""

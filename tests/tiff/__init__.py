@@ -1,0 +1,1 @@
+"""Tests of tiff (see tests/README.md)."""

@@ -1,0 +1,151 @@
+"""Valid old TIFFs that strict readers stumble on (async-tiff 0.7.2 panics on each): read equal to tifffile.
+
+Each case writes a small TIFF with tifffile, then edits one IFD entry in place (the table keeps its
+size): dropping SamplesPerPixel / BitsPerSample / PhotometricInterpretation (TIFF defaults apply),
+setting a photometric async-tiff does not know, giving an entry an unknown field type, or writing a
+Make string that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import obstore
+import pytest
+import tifffile
+import zarr
+from obspec_utils.registry import ObjectStoreRegistry
+
+from tests.support.paths import CORPUS
+from virtual_geotiff import TiffFormatError, VirtualTIFF
+from virtual_geotiff.tiff.tags import Photometric
+
+pytestmark = pytest.mark.timeout(60)
+
+_PRIVATE_TAG = 65000  # an unknown tag: async-tiff and tifffile both keep it and ignore it
+
+
+@pytest.fixture
+def registry() -> ObjectStoreRegistry:
+    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+
+
+def _entries(path: Path) -> tuple[str, list[tuple[int, int]]]:
+    """Byte order and ``(position, tag)`` of every entry of the first IFD of a classic TIFF."""
+    raw = path.read_bytes()
+    bo = "<" if raw[:2] == b"II" else ">"
+    first = struct.unpack(bo + "I", raw[4:8])[0]
+    n = struct.unpack(bo + "H", raw[first:first + 2])[0]
+    positions = [first + 2 + 12 * i for i in range(n)]
+    return bo, [(p, struct.unpack(bo + "H", raw[p:p + 2])[0]) for p in positions]
+
+
+def edit_entry(path: Path, tag: int, *, new_tag: int | None = None, new_type: int | None = None,
+               new_value: bytes | None = None) -> None:
+    bo, entries = _entries(path)
+    position = dict((t, p) for p, t in entries)[tag]
+    raw = bytearray(path.read_bytes())
+    if new_tag is not None:
+        raw[position:position + 2] = struct.pack(bo + "H", new_tag)
+    if new_type is not None:
+        raw[position + 2:position + 4] = struct.pack(bo + "H", new_type)
+    if new_value is not None:
+        raw[position + 8:position + 12] = new_value.ljust(4, b"\0")
+    path.write_bytes(bytes(raw))
+
+
+def write(path: Path, data: np.ndarray, **kwargs) -> Path:
+    tifffile.imwrite(path, data, **kwargs)
+    return path
+
+
+def read(path: Path, registry: ObjectStoreRegistry, name: str = "0") -> np.ndarray:
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    return zarr.open_group(store, mode="r", zarr_format=3)[name][...]
+
+
+def expected(path: Path, page: int = 0) -> np.ndarray:
+    with tifffile.TiffFile(path) as tif:
+        return tif.pages[page].asarray()
+
+
+GREY = (np.arange(37 * 53, dtype=np.uint32).reshape(37, 53) * 2654435761 % 65536).astype(np.uint16)
+
+
+@pytest.mark.parametrize("tag", [277, 258, 262], ids=["no-SamplesPerPixel", "no-BitsPerSample", "no-Photometric"])
+def test_missing_defaulted_tags(tmp_path, registry, tag):
+    # BitsPerSample defaults to 1: tifffile already leaves it out of 1-bit files.
+    data = (GREY % 2).astype(bool) if tag == 258 else GREY
+    path = write(tmp_path / "a.tif", data, photometric="minisblack", rowsperstrip=8)
+    if tag in {t for _, t in _entries(path)[1]}:
+        edit_entry(path, tag, new_tag=_PRIVATE_TAG)
+    assert tag not in {t for _, t in _entries(path)[1]}
+    ours = read(path, registry)
+    np.testing.assert_array_equal(ours, expected(path).astype(ours.dtype))
+
+
+def test_multipage_without_samples_per_pixel(tmp_path, registry):
+    """Every IFD of the chain without SamplesPerPixel: TIFF's default 1, values as tifffile gives them."""
+    path = tmp_path / "multi.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for k in range(3):
+            tif.write(GREY[: 20 + k] + k, photometric="minisblack", rowsperstrip=8)
+    raw = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        positions = [tag.offset for page in tif.pages for tag in page.tags.values() if tag.code == 277]
+    for p in positions:
+        raw[p:p + 2] = struct.pack("<H", _PRIVATE_TAG)
+    path.write_bytes(bytes(raw))
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    group = zarr.open_group(store, mode="r", zarr_format=3)
+    for k in range(3):
+        np.testing.assert_array_equal(group[str(k)][...], expected(path, k))
+
+
+@pytest.mark.parametrize("value", [Photometric.LOGL, Photometric.ICCLAB, 12345])
+def test_photometric_of_unknown_value(tmp_path, registry, value):
+    path = write(tmp_path / "p.tif", GREY, photometric="minisblack", rowsperstrip=8)
+    edit_entry(path, 262, new_value=struct.pack("<H", value))
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    array = zarr.open_group(store, mode="r", zarr_format=3)["0"]
+    np.testing.assert_array_equal(array[...], GREY)  # stored samples, as tifffile reads them
+    assert array.attrs["photometric"] == (Photometric(value).name.lower() if value in Photometric._value2member_map_
+                                          else str(value))
+
+
+def test_entry_of_unknown_field_type(tmp_path, registry):
+    path = write(tmp_path / "t.tif", GREY, photometric="minisblack", rowsperstrip=8,
+                 extratags=[(_PRIVATE_TAG, "H", 1, 7, True)])
+    edit_entry(path, _PRIVATE_TAG, new_type=14)
+    np.testing.assert_array_equal(read(path, registry), expected(path))
+
+
+def test_make_string_that_is_not_utf8(tmp_path, registry):
+    path = write(tmp_path / "m.tif", GREY, photometric="minisblack", rowsperstrip=8,
+                 extratags=[(271, "s", 2, "M", True)])
+    edit_entry(path, 271, new_value=b"\x8c\x00")
+    np.testing.assert_array_equal(read(path, registry), expected(path))
+
+
+def test_no_image_width_is_a_format_error(tmp_path, registry):
+    path = write(tmp_path / "w.tif", GREY, photometric="minisblack")
+    edit_entry(path, 256, new_tag=_PRIVATE_TAG)
+    with pytest.raises(TiffFormatError, match="ImageWidth"):
+        read(path, registry)
+
+
+PILLOW = CORPUS / "pillow"  # ../shared/corpus/pillow beside the checkout
+
+
+@pytest.mark.skipif(not PILLOW.is_dir(), reason="shared corpus absent")
+@pytest.mark.parametrize("name", ["Tests__images__8bit.s.tif", "Tests__images__multipage-mmap.tiff",
+                                  "Tests__images__no_rows_per_strip.tif", "Tests__images__10ct_32bit_128.tiff"])
+def test_corpus_files_strict_readers_refuse(registry, name):
+    path = PILLOW / name
+    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
+    group = zarr.open_group(store, mode="r", zarr_format=3)
+    with tifffile.TiffFile(path) as tif:
+        for i, page in enumerate(tif.pages):
+            np.testing.assert_array_equal(group[str(i)][...], page.asarray())

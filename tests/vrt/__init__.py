@@ -1,0 +1,1 @@
+"""Tests of vrt (see tests/README.md)."""
