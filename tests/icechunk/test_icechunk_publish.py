@@ -401,7 +401,7 @@ def test_span_tracing_probe_sees_whether_icechunk_installed_its_subscriber(no_lo
     env = {k: v for k, v in os.environ.items() if k != "ICECHUNK_NO_LOGS"}
     if no_logs:
         env["ICECHUNK_NO_LOGS"] = "1"
-    code = "from virtual_geotiff.icechunk.tracing import span_tracing_active; print(span_tracing_active())"
+    code = "from virtual_geotiff.icechunk._tracing import span_tracing_active; print(span_tracing_active())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                          check=True).stdout.split()
     assert out == [str(not no_logs)]
@@ -410,7 +410,7 @@ def test_span_tracing_probe_sees_whether_icechunk_installed_its_subscriber(no_lo
 def test_publish_and_append_store_the_same_with_and_without_span_tracing(tmp_path, archive, monkeypatch):
     """The writer sets references under placeholder metadata only while Icechunk's tracing is on; both
     paths must leave identical metadata and references."""
-    from virtual_geotiff.icechunk import publishing
+    from virtual_geotiff.icechunk import _publishing as publishing
 
     _data_dir, arrays = archive
     urls = list(arrays)
@@ -444,7 +444,7 @@ def test_publish_and_append_store_the_same_with_and_without_span_tracing(tmp_pat
 def test_slow_logs_warning_only_while_icechunk_tracing_is_on(tmp_path, archive, monkeypatch, tracing):
     import warnings
 
-    from virtual_geotiff.icechunk import publishing
+    from virtual_geotiff.icechunk import _publishing as publishing
 
     monkeypatch.setattr(publishing, "span_tracing_active", lambda: tracing)
     monkeypatch.setattr(publishing, "SLOW_LOGS_WARNING_REFS", 1)

@@ -12,9 +12,9 @@ import icechunk as ic
 
 from .._sync import run_sync
 from ..errors import InvalidArgumentError
-from ..headers import check_concurrency
 from ..sources import SourceStamp
-from .stamps import SOURCES_GROUP, _etag_for, _round_up, has_sources, read_sources
+from ..tiff.headers import check_concurrency, resolve
+from ._stamps import SOURCES_GROUP, etag_for, has_sources, read_sources, round_up
 
 #: Concurrent HEAD requests in ``verify`` (and when stamps are fetched for ``publish``).
 DEFAULT_CONCURRENCY = 64
@@ -73,7 +73,7 @@ def verify(target: Any, *, registry: Any, branch: str = "main", snapshot_id: str
             f"no cube published by virtual-geotiff in group {group or '/'} (no {SOURCES_GROUP} table): nothing to "
             "verify; pass group= for a cube published into a subgroup")
     published = read_sources(session, group)
-    heads = run_sync(_head_all(list(published), registry, concurrency))
+    heads = run_sync(head_all(list(published), registry, concurrency))
     drifted = []
     for url, stamp in published.items():
         reason = _drift_reason(stamp, heads[url])
@@ -89,20 +89,20 @@ def _drift_reason(published: SourceStamp, current: SourceStamp | BaseException) 
     if isinstance(current, BaseException):
         return f"unreadable: {current!r}"
     if published.etag and current.etag:
-        if _etag_for(published.url, current.etag) != published.etag:
+        if etag_for(published.url, current.etag) != published.etag:
             return "etag changed"
     elif (published.last_modified is not None and current.last_modified is not None
-          and _round_up(current.last_modified) > published.last_modified):
+          and round_up(current.last_modified) > published.last_modified):
         return "modified after publishing"
     if published.size is not None and current.size is not None and published.size != current.size:
         return "size changed"
     return None
 
 
-async def _head_all(urls: Sequence[str], registry: Any, concurrency: int) -> dict[str, SourceStamp | BaseException]:
+async def head_all(urls: Sequence[str], registry: Any, concurrency: int) -> dict[str, SourceStamp | BaseException]:
+    """``{url: SourceStamp or the exception}``: one HEAD per URL, at most ``concurrency`` at a time, so one
+    unreachable file is reported with the others instead of stopping the check."""
     import obstore
-
-    from ..tiff.headers import resolve
 
     limit = asyncio.Semaphore(concurrency)
 

@@ -15,7 +15,7 @@ from ..sources import SourceStamp
 SOURCES_GROUP = "_sources"
 
 
-#: Schemes whose Icechunk reads verify an ETag checksum (``If-Match`` as object stores compare it). Icechunk 2
+#: Schemes whose Icechunk reads verify an ETag checksum (``If-Match`` as object stores compare it). Icechunk
 #: strips the quotes of a stored ETag: a local file never matches it, nor does an HTTP server that compares
 #: entity tags strictly (quoted, RFC 9110), so those sources are protected by their last-modified time.
 _ETAG_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "azure://")
@@ -29,18 +29,22 @@ def checksum(stamp: SourceStamp) -> str | datetime | None:
     ``If-Unmodified-Since``), so a rewrite within the same second as the build is caught by ``verify``, which
     compares the full ETag and size, not by the read. Without the preferred value, the other one; else None.
     """
-    moment = _round_up(stamp.last_modified) if stamp.last_modified is not None else None
+    moment = round_up(stamp.last_modified) if stamp.last_modified is not None else None
     etag = stamp.etag.strip('"') if stamp.etag else None
     if stamp.url.startswith(_ETAG_SCHEMES):
         return etag or moment
     return moment or etag
 
 
-def _etag_for(url: str, etag: str) -> str:
+def etag_for(url: str, etag: str) -> str:
+    """The ETag as stored and compared: unquoted for local files, whose ETags Icechunk stores without quotes."""
     return etag.strip('"') if url.startswith("file://") else etag
 
 
-def _round_up(moment: datetime) -> datetime:
+def round_up(moment: datetime) -> datetime:
+    """``moment`` rounded up to whole seconds (naive taken as UTC): Icechunk compares last-modified times in
+    whole seconds (``If-Unmodified-Since``), and rounding down would make the unchanged file look modified
+    after its own checksum."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     whole = moment.replace(microsecond=0)
@@ -51,13 +55,13 @@ def _sources_path(group: str | None) -> str:
     return f"{group.strip('/')}/{SOURCES_GROUP}" if group and group.strip("/") else SOURCES_GROUP
 
 
-def _write_sources(store: Any, group: str | None, stamps: Sequence[SourceStamp], *, append: bool) -> None:
+def write_sources(store: Any, group: str | None, stamps: Sequence[SourceStamp], *, append: bool) -> None:
     """Append (or create) the per-file table: url, checksum kind and value, size (-1 unknown)."""
     if not stamps:
         return
     urls = np.array([s.url for s in stamps], dtype=object)
-    etags = np.array([_etag_for(s.url, s.etag) if s.etag else "" for s in stamps], dtype=object)
-    seconds = np.array([int(_round_up(s.last_modified).timestamp()) if s.last_modified else -1 for s in stamps],
+    etags = np.array([etag_for(s.url, s.etag) if s.etag else "" for s in stamps], dtype=object)
+    seconds = np.array([int(round_up(s.last_modified).timestamp()) if s.last_modified else -1 for s in stamps],
                        dtype=np.int64)
     sizes = np.array([-1 if s.size is None else int(s.size) for s in stamps], dtype=np.int64)
     columns = {"url": urls, "etag": etags, "last_modified": seconds, "size": sizes}

@@ -24,11 +24,11 @@ from .._version import __version__
 from ..errors import InvalidArgumentError, PublishError
 from ..manifest import referenced_count
 from ..sources import SourceStamp
-from .containers import _check_containers, container_prefixes
-from .drift import DEFAULT_CONCURRENCY, _head_all
-from .refs import _array_path, _manifest_refs, _Refs, _write_refs
-from .stamps import _write_sources, checksum, read_sources
-from .tracing import span_tracing_active
+from ._containers import check_containers, container_prefixes
+from ._drift import DEFAULT_CONCURRENCY, head_all
+from ._refs import Refs, array_path, manifest_refs, write_refs
+from ._stamps import checksum, read_sources, write_sources
+from ._tracing import span_tracing_active
 
 #: Variable attributes xarray keeps in ``encoding`` that must reach the Zarr attributes (as VirtualiZarr does).
 _ENCODING_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset")
@@ -102,7 +102,7 @@ def _stamps_for(urls: Sequence[str], sources: Mapping[str, SourceStamp] | None, 
             "source file(s) have no checksum to protect their references; pass their SourceStamps (the build "
             "collects them) or registry= to HEAD them", reasons))
     if lacking:
-        heads = run_sync(_head_all(lacking, registry, concurrency))
+        heads = run_sync(head_all(lacking, registry, concurrency))
         failed = {u: repr(h) for u, h in heads.items() if isinstance(h, BaseException)}
         if failed:
             raise PublishError(_list_files("source file(s) could not be HEADed; nothing was committed", failed))
@@ -140,7 +140,7 @@ def _metadata_for_refs(metadata: ArrayV3Metadata) -> ArrayV3Metadata:
     later rewrite, which would make Icechunk regroup every pending reference), else the smallest metadata
     Icechunk accepts (shape, dtype, chunk grid): the tracing formats the array's zarr.json once per
     reference, so the real metadata (codecs, dimension names, attributes) replaces it afterwards, in the
-    same session. See ``tracing``."""
+    same session. See ``_tracing``."""
     if not span_tracing_active():
         return metadata
     meta = metadata.to_dict()
@@ -261,20 +261,20 @@ def _write(dataset: xr.Dataset, target: Any, *, verb: str, sources: Mapping[str,
                                        "allow_skipped=True to publish the good files and record these)", skipped))
     started = time.perf_counter()
     virtual, empty, loadable = _split_variables(dataset)
-    refs = {name: _manifest_refs(var.data.manifest) for name, var in virtual.items()}
+    refs = {name: manifest_refs(var.data.manifest) for name, var in virtual.items()}
     urls = list(dict.fromkeys(u for r in refs.values() for u in r.urls))
     container_prefixes(urls)  # refuses memory:// and other non-referenceable URLs, naming them
     stamps = _stamps_for(urls, sources, registry, concurrency)
     _warn_if_logs_slow(sum(len(r) for r in refs.values()))
     state = _open_target(target, branch)
     session = state.session
-    _check_containers(session.config if hasattr(session, "config") else _repo_config(state), urls)
+    check_containers(session.config if hasattr(session, "config") else _repo_config(state), urls)
     try:
         if verb == "append":
             written = _append_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps, dim)
         else:
             written = _publish_arrays(session.store, group, dataset, virtual, empty, loadable, refs, stamps)
-        _write_sources(session.store, group, [stamps[u] for u in urls], append=verb == "append")
+        write_sources(session.store, group, [stamps[u] for u in urls], append=verb == "append")
         elapsed = time.perf_counter() - started
         time_range = _time_range(dataset, dim)
         text = message or _message(verb, len(urls), sum(written.values()), len(written), time_range, dim, skipped)
@@ -323,10 +323,10 @@ def _repo_config(state: _Target) -> ic.RepositoryConfig:
 
 def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: Mapping[str, xr.Variable],
                     empty: Mapping[str, xr.Variable], loadable: Mapping[str, xr.Variable],
-                    refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp]) -> dict[str, int]:
+                    refs: Mapping[str, Refs], stamps: Mapping[str, SourceStamp]) -> dict[str, int]:
     root = zarr.open_group(store, mode="a", zarr_format=3)
     g = (group or "").strip("/")
-    existing = [n for n in (*virtual, *empty, *loadable) if _array_path(g, n) in root]
+    existing = [n for n in (*virtual, *empty, *loadable) if array_path(g, n) in root]
     if existing:
         raise InvalidArgumentError(f"group {g or '/'} already holds {existing}; use append(...) to add time steps "
                                    f"or publish to a new group/branch")
@@ -335,11 +335,11 @@ def _publish_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual:
     final = {name: _metadata(var, attributes=True) for name, var in {**virtual, **empty}.items()}
     under = {name: _metadata_for_refs(final[name]) for name in virtual}
     for name, meta in under.items():
-        sync(_set_metadata(store, _array_path(g, name), meta))
-    written = _write_refs(store, g, virtual, refs, stamps, {})
+        sync(_set_metadata(store, array_path(g, name), meta))
+    written = write_refs(store, g, virtual, refs, stamps, {})
     for name, meta in final.items():
         if under.get(name) is not meta:
-            sync(_set_metadata(store, _array_path(g, name), meta))
+            sync(_set_metadata(store, array_path(g, name), meta))
     _set_group_attrs(store, g, dataset)
     return written
 
@@ -355,7 +355,7 @@ def _set_group_attrs(store: Any, group: str, dataset: xr.Dataset) -> None:
 
 def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: Mapping[str, xr.Variable],
                    empty: Mapping[str, xr.Variable], loadable: Mapping[str, xr.Variable],
-                   refs: Mapping[str, _Refs], stamps: Mapping[str, SourceStamp], dim: str) -> dict[str, int]:
+                   refs: Mapping[str, Refs], stamps: Mapping[str, SourceStamp], dim: str) -> dict[str, int]:
     g = (group or "").strip("/")
     root = zarr.open_group(store, mode="r+", zarr_format=3)
     if dim not in dataset.dims:
@@ -364,14 +364,14 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
     if already:
         raise InvalidArgumentError(_list_files(f"file(s) are already in the cube at {g or '/'}",
                                                dict.fromkeys(sorted(already), "published earlier")))
-    missing = [n for n in (*virtual, *loadable) if _array_path(g, n) not in root and dim in dataset[n].dims]
+    missing = [n for n in (*virtual, *loadable) if array_path(g, n) not in root and dim in dataset[n].dims]
     if missing:
         raise InvalidArgumentError(f"append: {missing} do not exist in group {g or '/'}; publish first")
     offsets: dict[str, tuple[int, ...]] = {}
     new_meta: dict[str, ArrayV3Metadata] = {}
     under: dict[str, ArrayV3Metadata] = {}
     for name, var in virtual.items():
-        existing = root[_array_path(g, name)]
+        existing = root[array_path(g, name)]
         if dim not in var.dims:
             raise InvalidArgumentError(f"append: virtual array {name!r} has no {dim!r} dimension; "
                                        "only arrays along the append dimension can take new references")
@@ -386,11 +386,11 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         offsets[name] = tuple(existing.shape[axis] // chunk if i == axis else 0 for i in range(var.ndim))
         new_meta[name] = _metadata(var, attributes=False, shape=tuple(shape)).update_attributes(dict(existing.attrs))
         under[name] = _metadata_for_refs(new_meta[name])
-        sync(_set_metadata(store, _array_path(g, name), under[name]))
+        sync(_set_metadata(store, array_path(g, name), under[name]))
     along = {n: v for n, v in loadable.items() if dim in v.dims}
     for name, var in loadable.items():
-        if name not in along and _array_path(g, name) in root:
-            stored = np.asarray(root[_array_path(g, name)][...])
+        if name not in along and array_path(g, name) in root:
+            stored = np.asarray(root[array_path(g, name)][...])
             if stored.shape != var.shape or not np.array_equal(stored, np.asarray(var.values), equal_nan=True):
                 raise InvalidArgumentError(f"append: {name!r} differs from the published one; appended steps "
                                            "must share the grid (x/y and other coordinates)")
@@ -400,10 +400,10 @@ def _append_arrays(store: Any, group: str | None, dataset: xr.Dataset, virtual: 
         group_attrs = dict(zarr.open_group(store, path=g or None, mode="r", zarr_format=3).attrs)
         xr.Dataset(along).to_zarr(store, group=g or None, zarr_format=3, consolidated=False, append_dim=dim)
         zarr.open_group(store, path=g or None, mode="a", zarr_format=3).attrs.put(group_attrs)
-    written = _write_refs(store, g, virtual, refs, stamps, offsets)
+    written = write_refs(store, g, virtual, refs, stamps, offsets)
     for name, meta in new_meta.items():
         if under[name] is not meta:
-            sync(_set_metadata(store, _array_path(g, name), meta))
+            sync(_set_metadata(store, array_path(g, name), meta))
     return written
 
 

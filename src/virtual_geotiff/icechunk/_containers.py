@@ -22,7 +22,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def icechunk_url(url: str) -> str:
     """``url`` as Icechunk stores a virtual chunk location: an explicit default port (``:80`` for http,
-    ``:443`` for https) is dropped, as URL parsers normalise it; any other port is kept (Icechunk >= 2.1)."""
+    ``:443`` for https) is dropped, as URL parsers normalise it; any other port is kept, as Icechunk keeps it."""
     parts = urlsplit(url)
     if parts.scheme not in _DEFAULT_PORTS or parts.port != _DEFAULT_PORTS[parts.scheme]:
         return url
@@ -156,8 +156,9 @@ def create_repository(storage: ic.Storage, sources: Iterable[str] | Mapping[str,
     obstore registry used for the build (store options for S3/HTTP containers and S3 read credentials);
     ``credentials``: explicit ``{prefix: icechunk credentials}`` overriding those. The config fetches each
     virtual chunk with one request (``read_settings``) unless ``config`` sets its own request size.
-    ``spec_version``: None (default) makes an Icechunk 2 repository; ``1`` makes one that readers still on
-    Icechunk 1.x can open (Icechunk 2 reads and commits to both).
+    ``spec_version``: None (default) makes a repository in Icechunk's current format; ``1`` makes one in the
+    previous format, for readers that have not upgraded Icechunk (the current Icechunk reads and commits to
+    both).
     """
     config = read_settings(config)
     containers = virtual_chunk_containers(list(sources), registry)
@@ -171,7 +172,7 @@ def create_repository(storage: ic.Storage, sources: Iterable[str] | Mapping[str,
 
 def open_repository(storage: ic.Storage, *, registry: Any = None,
                     credentials: Mapping[str, Any] | None = None) -> ic.Repository:
-    """Open a repository (Icechunk 1.x or 2 format) with read access authorised for every virtual chunk
+    """Open a repository (either format) with read access authorised for every virtual chunk
     container in its config, fetching each virtual chunk with one request unless its config says otherwise."""
     stored = ic.Repository.fetch_config(storage)
     prefixes = list((stored.virtual_chunk_containers or {}).keys()) if stored is not None else []
@@ -183,7 +184,9 @@ def open_repository(storage: ic.Storage, *, registry: Any = None,
     return ic.Repository.open(storage, config=overrides, authorize_virtual_chunk_access=authorize)
 
 
-def _check_containers(config: ic.RepositoryConfig, urls: Sequence[str]) -> None:
+def check_containers(config: ic.RepositoryConfig, urls: Sequence[str]) -> None:
+    """Refuse, before anything is written, sources no container of ``config`` covers: Icechunk would store
+    their references and fail only at read time."""
     prefixes = list((config.virtual_chunk_containers or {}).keys())
     uncovered = [u for u in urls if not any(icechunk_url(u).startswith(p) for p in prefixes)]
     if uncovered:

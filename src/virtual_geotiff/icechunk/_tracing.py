@@ -3,14 +3,15 @@
 Icechunk installs its tracing subscriber once, when ``icechunk`` is imported, unless ``ICECHUNK_NO_LOGS`` is
 set at that moment. The subscriber has two layers: a console layer (filtered by ``ICECHUNK_LOG`` and
 ``set_logs_filter``) and an error-span layer that records every span, unfiltered, formatting its arguments
-so that errors can list where they happened. Setting a virtual reference opens spans per reference, so
-with the subscriber installed each reference costs tens of microseconds, growing with the size of the
-array's ``zarr.json`` (measured: ~40 us with a 0.5 kB one, ~150 us with 2.5 kB); without it, 2-3 us.
+so that errors can list where they happened. Setting a virtual reference opens spans per reference, and
+the error-span layer formats their arguments, the array's whole ``zarr.json`` among them: with the
+subscriber installed each reference costs many times more, and more the larger that metadata is
+(measurements in docs/performance.md).
 Nothing can remove the subscriber after import (``set_logs_filter`` only filters the console), so the
 publisher adapts instead:
 
 - tracing on: references are set under placeholder metadata (shape, dtype, chunk grid), the real metadata
-  follows (Icechunk then regroups the array's pending references once, ~1 us each, far less than the
+  follows (Icechunk then regroups the array's pending references once, which costs far less than the
   formatting it saves);
 - tracing off: the real metadata is written first and references are set under it (no regrouping).
 
@@ -36,9 +37,9 @@ def span_tracing_active() -> bool:
 
     Observed, not inferred from the environment (``ICECHUNK_NO_LOGS`` only counts if it was set before
     ``icechunk`` was imported): an ``IcechunkError`` lists the spans it was raised in (``icechunk::...``)
-    exactly when the layer is installed. One lookup of a missing branch in an in-memory repository, well
-    under a millisecond, once per process. Anything unexpected answers True, the path that is correct and
-    fast enough in both cases.
+    exactly when the layer is installed. One lookup of a missing branch in an in-memory repository, once
+    per process (cached): it touches no storage. Anything unexpected answers True, the path that is correct
+    and fast enough in both cases.
     """
     try:
         ic.Repository.create(ic.in_memory_storage()).lookup_branch(_PROBE_BRANCH)

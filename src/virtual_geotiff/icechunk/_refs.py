@@ -1,6 +1,6 @@
 """Manifest arrays to Icechunk references through ``set_virtual_refs_arr``: no Python object per reference.
 
-Icechunk 2 takes one array's references as a flat C-ordered block of the chunk grid (a list of locations, where
+Icechunk takes one array's references as a flat C-ordered block of the chunk grid (a list of locations, where
 ``""`` leaves a chunk untouched, and ``uint64`` offset/length arrays) placed at a chunk offset, with ONE
 checksum for the whole call. Per-file checksums therefore need one call per checksum: references are grouped
 by the checksum of their file (files stamped with the same last-modified second share a call), and each
@@ -23,19 +23,20 @@ from virtualizarr.manifests import ChunkManifest
 from ..errors import PublishError
 from ..manifest import references
 from ..sources import SourceStamp
-from .stamps import checksum
+from ._stamps import checksum
 
 #: A group's block may hold this many more chunks than the group sets before it is split per file.
 _SPARSE_SLACK = 4_096
 
 
-def _array_path(group: str | None, name: str) -> str:
+def array_path(group: str | None, name: str) -> str:
+    """``group/name`` (``name`` alone at the root): the one spelling of an array's path in the session store."""
     g = (group or "").strip("/")
     return f"{g}/{name}" if g else name
 
 
 @dataclass
-class _Refs:
+class Refs:
     """One array's references as flat arrays (C order of the chunk grid), no per-chunk Python objects."""
 
     index: np.ndarray  # (n, ndim) int64 chunk indices
@@ -48,10 +49,10 @@ class _Refs:
         return len(self.codes)
 
 
-def _manifest_refs(manifest: ChunkManifest) -> _Refs:
+def manifest_refs(manifest: ChunkManifest) -> Refs:
     """Non-empty entries of a manifest. Paths repeat in long runs (one file's chunks), so distinct
     URLs come from run boundaries instead of sorting every path. A zero-length entry is a missing chunk
-    (Icechunk 2 refuses zero-length references; the chunk reads as the fill value either way)."""
+    (Icechunk refuses zero-length references; the chunk reads as the fill value either way)."""
     refs = references(manifest)
     paths, offsets, lengths = refs.paths, refs.offsets, refs.lengths
     scalar = paths.ndim == 0
@@ -67,16 +68,16 @@ def _manifest_refs(manifest: ChunkManifest) -> _Refs:
     if scalar:
         index = np.zeros((len(flat), 0), dtype=np.int64)
     if not len(flat):
-        return _Refs(index, np.zeros(0, np.intp), [], offs, lens)
+        return Refs(index, np.zeros(0, np.intp), [], offs, lens)
     starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
     run_urls = flat[starts].tolist()
     table: dict[str, int] = {}
     run_codes = np.fromiter((table.setdefault(u, len(table)) for u in run_urls), dtype=np.intp, count=len(run_urls))
     codes = np.repeat(run_codes, np.diff(np.append(starts, len(flat))))
-    return _Refs(index, codes, list(table), offs.astype(np.uint64, copy=False), lens.astype(np.uint64, copy=False))
+    return Refs(index, codes, list(table), offs.astype(np.uint64, copy=False), lens.astype(np.uint64, copy=False))
 
 
-def _checksum_groups(refs: _Refs, stamps: Mapping[str, SourceStamp]) -> list[tuple[Any, np.ndarray]]:
+def _checksum_groups(refs: Refs, stamps: Mapping[str, SourceStamp]) -> list[tuple[Any, np.ndarray]]:
     """``[(checksum, file codes)]``: files that share a checksum value share one call."""
     groups: dict[str | datetime | None, list[int]] = {}
     for code, url in enumerate(refs.urls):
@@ -84,7 +85,7 @@ def _checksum_groups(refs: _Refs, stamps: Mapping[str, SourceStamp]) -> list[tup
     return [(value, np.asarray(codes, dtype=np.intp)) for value, codes in groups.items()]
 
 
-def _write_block(store: Any, path: str, refs: _Refs, rows: np.ndarray, chunk_offset: np.ndarray,
+def _write_block(store: Any, path: str, refs: Refs, rows: np.ndarray, chunk_offset: np.ndarray,
                  value: str | datetime | None) -> None:
     """One ``set_virtual_refs_arr`` call for ``rows`` of ``refs`` (C-ordered) in their bounding block."""
     index = refs.index[rows]
@@ -115,7 +116,7 @@ def _write_block(store: Any, path: str, refs: _Refs, rows: np.ndarray, chunk_off
         raise PublishError(f"Icechunk refused {len(failed)} reference(s) of {path}, e.g. chunk {failed[0]}")
 
 
-def _blocks(refs: _Refs, codes: np.ndarray, by_code: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:
+def _blocks(refs: Refs, codes: np.ndarray, by_code: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:
     """Row sets to write for one checksum group: the whole group when its bounding block is dense enough,
     else one per file."""
     per_file = [by_code[starts[c]:starts[c + 1]] for c in codes]
@@ -127,7 +128,7 @@ def _blocks(refs: _Refs, codes: np.ndarray, by_code: np.ndarray, starts: np.ndar
     return [rows] if volume <= len(rows) + _SPARSE_SLACK else per_file
 
 
-def write_array_refs(store: Any, path: str, refs: _Refs, stamps: Mapping[str, SourceStamp],
+def write_array_refs(store: Any, path: str, refs: Refs, stamps: Mapping[str, SourceStamp],
                      chunk_offset: Sequence[int]) -> int:
     """Every reference of one array, each call carrying the checksum of the files it references."""
     if not len(refs):
@@ -141,10 +142,11 @@ def write_array_refs(store: Any, path: str, refs: _Refs, stamps: Mapping[str, So
     return len(refs)
 
 
-def _write_refs(store: Any, group: str, virtual: Mapping[str, xr.Variable], refs: Mapping[str, _Refs],
+def write_refs(store: Any, group: str, virtual: Mapping[str, xr.Variable], refs: Mapping[str, Refs],
                 stamps: Mapping[str, SourceStamp], offsets: Mapping[str, Sequence[int]]) -> dict[str, int]:
+    """Every virtual array's references (at its chunk offset: non-zero along the append axis); ``{path: count}``."""
     written: dict[str, int] = {}
     for name, var in virtual.items():
-        path = _array_path(group, name)
+        path = array_path(group, name)
         written[path] = write_array_refs(store, path, refs[name], stamps, offsets.get(name, (0,) * var.ndim))
     return written
