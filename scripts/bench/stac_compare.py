@@ -54,7 +54,7 @@ def ours(root: Path, workdir: Path, fast: bool = False) -> tuple[float, float, n
     import xarray as xr
 
     from virtual_geotiff import icechunk as vic
-    from virtual_geotiff.bands import publish_bands
+    from virtual_geotiff.icechunk import publish_bands
     from virtual_geotiff.stac import open_stac_cube
 
     repo_dir = Path(tempfile.mkdtemp(dir=workdir))

@@ -71,7 +71,7 @@ def quicklook(archive: Any, workdir: Path) -> bytes:
     from matplotlib.colors import ListedColormap
 
     from virtual_geotiff import icechunk as vic
-    from virtual_geotiff.bands import publish_bands
+    from virtual_geotiff.icechunk import publish_bands
     from virtual_geotiff.stac import open_stac_cube
 
     cube = open_stac_cube(str(archive.catalog))

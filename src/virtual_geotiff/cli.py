@@ -465,7 +465,7 @@ def _publish_bands(args: argparse.Namespace, cube: Any, target: _Repo, plain: An
     _icechunk()
 
     from . import icechunk as vic
-    from .bands import publish_bands
+    from .icechunk import publish_bands
 
     storage = target.storage()
     if args.append:

@@ -18,8 +18,9 @@ rasterio = pytest.importorskip("rasterio")
 pystac = pytest.importorskip("pystac")
 
 from virtual_geotiff import icechunk as vic  # noqa: E402
-from virtual_geotiff.bands import BandFile, open_virtual_bands, publish_bands  # noqa: E402
+from virtual_geotiff.bands import BandFile, open_virtual_bands  # noqa: E402
 from virtual_geotiff.errors import FailedSourcesError, IncompatibleSourcesError  # noqa: E402
+from virtual_geotiff.icechunk import publish_bands  # noqa: E402
 from virtual_geotiff.stac import open_stac_cube  # noqa: E402
 from virtual_geotiff.testing.sentinel2 import make_archive  # noqa: E402
 

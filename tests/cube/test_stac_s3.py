@@ -20,7 +20,7 @@ rasterio = pytest.importorskip("rasterio")
 pytest.importorskip("pystac")
 
 from virtual_geotiff import icechunk as vic  # noqa: E402
-from virtual_geotiff.bands import publish_bands  # noqa: E402
+from virtual_geotiff.icechunk import publish_bands  # noqa: E402
 from virtual_geotiff.stac import open_stac_cube  # noqa: E402
 from virtual_geotiff.testing.sentinel2 import BANDS_10M, BANDS_20M, make_archive  # noqa: E402
 

@@ -20,7 +20,7 @@ repository:
   last, with a message (and commit metadata) saying what was added and which files were skipped.
 
 References go to Icechunk's ``set_virtual_refs_arr`` as numpy arrays: one call per group of files that
-share a checksum, each covering the smallest block of the chunk grid that holds the group (``refs``). No
+share a checksum, each covering the smallest block of the chunk grid that holds the group (``_refs``). No
 Python object is made per reference. Icechunk's span tracing (installed at import unless
 ``ICECHUNK_NO_LOGS`` is set) formats the array's ``zarr.json`` per call, so the publisher sets references
 under placeholder metadata while it is on (``_tracing``).
@@ -42,6 +42,7 @@ config), ``_stamps`` (checksums, the ``_sources`` table), ``_refs`` (manifest ar
 from __future__ import annotations
 
 from ..errors import PublishError
+from ._bands import BandsPublished, publish_bands
 from ._containers import (
     container_prefixes,
     create_repository,
@@ -58,6 +59,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "SLOW_LOGS_WARNING_REFS",
     "SOURCES_GROUP",
+    "BandsPublished",
     "Drift",
     "DriftReport",
     "PublishError",
@@ -70,6 +72,7 @@ __all__ = [
     "icechunk_url",
     "open_repository",
     "publish",
+    "publish_bands",
     "read_settings",
     "read_sources",
     "verify",
