@@ -13,7 +13,7 @@ import pytest
 def http_server(tmp_path):
     """A ``RangeHTTPServer`` serving ``tmp_path`` (write files there; ``http_server.url_for(name)``).
 
-    Function-scoped (starting one takes ~10 ms) so fault rules and request records never leak between tests.
+    Function-scoped (starting one is cheap) so fault rules and request records never leak between tests.
     """
     from virtual_geotiff.testing import RangeHTTPServer
 

@@ -5,7 +5,7 @@
   Icechunk repository (``icechunk.publish``/``append``; a directory or ``s3://bucket/prefix``) or to kerchunk
   references (``.json``/``.parquet``), with a progress bar and a summary table;
 - ``build --stac CATALOG --assets B02,B03 --to ...``: STAC items -> one group of band variables per CRS and
-  resolution (``stac.open_stac_cube`` / ``bands.publish_bands``);
+  resolution (``stac.open_stac_cube`` / ``icechunk.publish_bands``);
 - ``append``: ``build --append`` (new time steps, or new items, added to a published cube);
 - ``verify REPO``: which published source files changed since (``icechunk.verify``).
 
