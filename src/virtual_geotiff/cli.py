@@ -41,6 +41,7 @@ from .errors import (
 from .limits import Limits
 from .readers import describe as describe_readers
 from .readers import readable_by
+from .tiff.tags import Compression, Predictor
 
 EXIT_OK, EXIT_UNMAPPABLE, EXIT_USAGE, EXIT_UNREADABLE, EXIT_DRIFT, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5, 70
 
@@ -72,9 +73,12 @@ def _tag_name(enum: Any, value: int, names: dict[int, str] | None = None) -> str
 
 
 #: Names as ``gdalinfo`` prints them where they differ from the TIFF enum's.
-_COMPRESSION_NAMES = {8: "DEFLATE", 32946: "DEFLATE (old code 32946)", 1: "none", 50000: "ZSTD", 50001: "WEBP",
-                      50002: "JXL", 34926: "ZSTD (old code 34926)", 34927: "WEBP (old code 34927)"}
-_PREDICTOR_NAMES = {1: "none", 2: "horizontal", 3: "floating point"}
+_COMPRESSION_NAMES = {Compression.ADOBE_DEFLATE: "DEFLATE", Compression.DEFLATE: "DEFLATE (old code 32946)",
+                      Compression.NONE: "none", Compression.ZSTD: "ZSTD", Compression.WEBP: "WEBP",
+                      Compression.JPEGXL: "JXL", Compression.ZSTD_DEPRECATED: "ZSTD (old code 34926)",
+                      Compression.WEBP_DEPRECATED: "WEBP (old code 34927)"}
+_PREDICTOR_NAMES = {Predictor.NONE: "none", Predictor.HORIZONTAL: "horizontal",
+                    Predictor.FLOATINGPOINT: "floating point"}
 
 
 def describe(url: str, limits: Limits | None = None, args: argparse.Namespace | None = None) -> dict[str, Any]:
@@ -82,7 +86,6 @@ def describe(url: str, limits: Limits | None = None, args: argparse.Namespace | 
     from ._sync import run_sync
     from .arrays.planned import plan_ifd
     from .tiff.headers import read_header
-    from .tiff.tags import Compression, Predictor
 
     limits = limits or Limits()
     url = _normalise(url)

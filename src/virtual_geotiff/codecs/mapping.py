@@ -25,11 +25,13 @@ from ..layout import ChunkLayout
 from ..tiff.reader import IfdInfo, needs_libtiff
 from ..tiff.tags import (
     Compression,
+    FieldType,
     LercAddCompression,
     Photometric,
     PlanarConfig,
     Predictor,
     SampleFormat,
+    Tag,
     enum_name,
 )
 
@@ -344,9 +346,10 @@ def _libtiff_codec(ifd: IfdInfo, byteorder: str, layout: ChunkLayout) -> CodecJS
     samples = layout.interleaved_samples
     tags = [[tag, typ, count, base64.b64encode(raw).decode("ascii")] for tag, typ, count, raw in ifd.coding_tags]
     if samples == 1 and ifd.samples_per_pixel > 1:  # one plane of a separate-planes image is greyscale
-        photometric = (1).to_bytes(2, "little" if byteorder == "<" else "big")
-        tags = [t for t in tags if t[0] != _PHOTOMETRIC_TAG]
-        tags.append([_PHOTOMETRIC_TAG, 3, 1, base64.b64encode(photometric).decode("ascii")])
+        photometric = Photometric.MINISBLACK.to_bytes(2, "little" if byteorder == "<" else "big")
+        tags = [t for t in tags if t[0] != Tag.PHOTOMETRIC_INTERPRETATION]
+        tags.append([int(Tag.PHOTOMETRIC_INTERPRETATION), int(FieldType.SHORT), 1,
+                     base64.b64encode(photometric).decode("ascii")])
     short_rows = _shortest_chunk_rows(layout) if layout.short_last_chunk else 0
     return {"name": "virtual_geotiff.libtiff",
             "configuration": {"byteorder": byteorder, "tags": sorted(tags), "width": layout.chunks[-1],
@@ -354,9 +357,6 @@ def _libtiff_codec(ifd: IfdInfo, byteorder: str, layout: ChunkLayout) -> CodecJS
                               "sample_format": ifd.sample_format, "short_rows": short_rows,
                               "blob": base64.b64encode(ifd.coding_blob).decode("ascii")
                               if ifd.compression == Compression.OJPEG else None}}
-
-
-_PHOTOMETRIC_TAG = 262
 
 
 #: Most a stored byte can expand to, per compression, plus a constant for headers and the last block:

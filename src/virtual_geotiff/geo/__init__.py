@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UnsupportedTiffError
+from ..tiff.tags import SubfileType
 from .crs import crs_code, crs_from_geotags, vertical_crs_from_geokeys
 from .transform import GeorefStatus, GeoTransform, gcp_note, georef_status, georeferencing, geotransform
 
@@ -112,16 +113,16 @@ def _crs_of(geo: Any, where: str) -> tuple[Any, str | None, Any, str | None]:
     return hit
 
 
-#: NewSubfileType bits: reduced-resolution image (overview) and transparency mask.
-SUBFILE_REDUCED = 1
-SUBFILE_MASK = 4
+#: NewSubfileType bits under their former names, for ``multiscale`` (to import ``tiff.tags.SubfileType`` itself).
+SUBFILE_REDUCED = SubfileType.REDUCED_IMAGE
+SUBFILE_MASK = SubfileType.MASK
 
 
 def inherits_georeferencing(ifd: Any, main: Any) -> bool:
     """True for an overview or mask IFD without GeoTIFF tags of its own, next to a georeferenced main IFD:
     GDAL georeferences those from the main image (overviews rescaled to their size)."""
     return (ifd.index != main.index and not ifd.geo.is_georeferenced and main.geo.is_georeferenced
-            and bool(ifd.subfile_type & (SUBFILE_REDUCED | SUBFILE_MASK)))
+            and bool(ifd.subfile_type & (SubfileType.REDUCED_IMAGE | SubfileType.MASK)))
 
 
 def rescaled(main: IfdGeoref, main_ifd: Any, ifd: Any) -> IfdGeoref:

@@ -30,60 +30,13 @@ import pyproj
 from pyproj.exceptions import CRSError
 
 from ..errors import UnsupportedTiffError
+from ..tiff.tags import GeoKey, Tag
 
 USER_DEFINED = 32767
 UNDEFINED = 0
 
-#: ``GeoTags.geo_keys`` names -> (GeoTIFF key name, key id), for messages.
-GEO_KEYS: dict[str, tuple[str, int]] = {
-    "model_type": ("GTModelTypeGeoKey", 1024),
-    "raster_type": ("GTRasterTypeGeoKey", 1025),
-    "citation": ("GTCitationGeoKey", 1026),
-    "geographic_type": ("GeographicTypeGeoKey", 2048),
-    "geog_citation": ("GeogCitationGeoKey", 2049),
-    "geog_geodetic_datum": ("GeogGeodeticDatumGeoKey", 2050),
-    "geog_prime_meridian": ("GeogPrimeMeridianGeoKey", 2051),
-    "geog_linear_units": ("GeogLinearUnitsGeoKey", 2052),
-    "geog_linear_unit_size": ("GeogLinearUnitSizeGeoKey", 2053),
-    "geog_angular_units": ("GeogAngularUnitsGeoKey", 2054),
-    "geog_angular_unit_size": ("GeogAngularUnitSizeGeoKey", 2055),
-    "geog_ellipsoid": ("GeogEllipsoidGeoKey", 2056),
-    "geog_semi_major_axis": ("GeogSemiMajorAxisGeoKey", 2057),
-    "geog_semi_minor_axis": ("GeogSemiMinorAxisGeoKey", 2058),
-    "geog_inv_flattening": ("GeogInvFlatteningGeoKey", 2059),
-    "geog_azimuth_units": ("GeogAzimuthUnitsGeoKey", 2060),
-    "geog_prime_meridian_long": ("GeogPrimeMeridianLongGeoKey", 2061),
-    "projected_type": ("ProjectedCSTypeGeoKey", 3072),
-    "proj_citation": ("PCSCitationGeoKey", 3073),
-    "projection": ("ProjectionGeoKey", 3074),
-    "proj_coord_trans": ("ProjCoordTransGeoKey", 3075),
-    "proj_linear_units": ("ProjLinearUnitsGeoKey", 3076),
-    "proj_linear_unit_size": ("ProjLinearUnitSizeGeoKey", 3077),
-    "proj_std_parallel1": ("ProjStdParallel1GeoKey", 3078),
-    "proj_std_parallel2": ("ProjStdParallel2GeoKey", 3079),
-    "proj_nat_origin_long": ("ProjNatOriginLongGeoKey", 3080),
-    "proj_nat_origin_lat": ("ProjNatOriginLatGeoKey", 3081),
-    "proj_false_easting": ("ProjFalseEastingGeoKey", 3082),
-    "proj_false_northing": ("ProjFalseNorthingGeoKey", 3083),
-    "proj_false_origin_long": ("ProjFalseOriginLongGeoKey", 3084),
-    "proj_false_origin_lat": ("ProjFalseOriginLatGeoKey", 3085),
-    "proj_false_origin_easting": ("ProjFalseOriginEastingGeoKey", 3086),
-    "proj_false_origin_northing": ("ProjFalseOriginNorthingGeoKey", 3087),
-    "proj_center_long": ("ProjCenterLongGeoKey", 3088),
-    "proj_center_lat": ("ProjCenterLatGeoKey", 3089),
-    "proj_center_easting": ("ProjCenterEastingGeoKey", 3090),
-    "proj_center_northing": ("ProjCenterNorthingGeoKey", 3091),
-    "proj_scale_at_nat_origin": ("ProjScaleAtNatOriginGeoKey", 3092),
-    "proj_scale_at_center": ("ProjScaleAtCenterGeoKey", 3093),
-    "proj_azimuth_angle": ("ProjAzimuthAngleGeoKey", 3094),
-    "proj_straight_vert_pole_long": ("ProjStraightVertPoleLongGeoKey", 3095),
-    "proj_rectified_grid_angle": ("ProjRectifiedGridAngleGeoKey", 3096),  # read from the raw directory
-    "geog_towgs84": ("GeogTOWGS84GeoKey", 2062),  # read from the raw directory
-    "vertical": ("VerticalCSTypeGeoKey", 4096),
-    "vertical_citation": ("VerticalCitationGeoKey", 4097),
-    "vertical_datum": ("VerticalDatumGeoKey", 4098),
-    "vertical_units": ("VerticalUnitsGeoKey", 4099),
-}
+#: ``GeoTags.geo_keys`` names -> their GeoKey, for messages (``key_label``).
+_GEO_KEYS_BY_NAME: dict[str, GeoKey] = {key.key: key for key in GeoKey}
 
 # GTModelTypeGeoKey values
 MODEL_PROJECTED = 1
@@ -259,8 +212,8 @@ _CT_NAMES = {
 
 def key_label(name: str) -> str:
     """``ProjectedCSTypeGeoKey (3072)`` for ``projected_type``."""
-    label, key_id = GEO_KEYS.get(name, (name, None))
-    return label if key_id is None else f"{label} ({key_id})"
+    key = _GEO_KEYS_BY_NAME.get(name)
+    return name if key is None else f"{key.label} ({int(key)})"
 
 
 def _fail(name: str, value: Any, why: str, where: str) -> UnsupportedTiffError:
@@ -457,8 +410,8 @@ def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> di
     if a is None or not a > 0:
         what = "geog_ellipsoid" if code is not None else "geog_geodetic_datum"
         value = code if code is not None else keys.get("geog_geodetic_datum", "absent")
-        raise _fail(what, value, "a user-defined datum/ellipsoid needs GeogSemiMajorAxisGeoKey (2057) and "
-                    "GeogInvFlatteningGeoKey (2059) or GeogSemiMinorAxisGeoKey (2058)", where)
+        raise _fail(what, value, f"a user-defined datum/ellipsoid needs {key_label('geog_semi_major_axis')} and "
+                    f"{key_label('geog_inv_flattening')} or {key_label('geog_semi_minor_axis')}", where)
     name = names.get("ellipsoid") or "unnamed"
     inv_f = _float(keys, "geog_inv_flattening")
     b = _float(keys, "geog_semi_minor_axis")
@@ -673,8 +626,8 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
         return conv
     if ct is None:
         value = keys.get("projected_type", "absent")
-        raise _fail("projected_type", value, "a user-defined projected CRS needs ProjectionGeoKey (3074) or "
-                    "ProjCoordTransGeoKey (3075) with its parameters", where)
+        raise _fail("projected_type", value, f"a user-defined projected CRS needs {key_label('projection')} or "
+                    f"{key_label('proj_coord_trans')} with its parameters", where)
     # ProjAzimuthAngleGeoKey is in GeogAzimuthUnitsGeoKey (degrees by default), not in the angular unit
     azimuth = _angular_unit(keys, where, "geog_azimuth_units") or "degree"
     units = {_ANGLE: angular, _LENGTH: linear, _SCALE_UNIT: "unity", _AZIMUTH: azimuth}
@@ -997,8 +950,8 @@ def _crs_from_geokeys(keys: Mapping[str, Any], where: str, compound: bool,
     elif mtype == MODEL_GEOCENTRIC:
         code = _code(keys, "geographic_type")
         if code is None or code == USER_DEFINED:
-            raise _fail("model_type", mtype, "a geocentric model needs an EPSG code in GeographicTypeGeoKey "
-                        "(2048); user-defined geocentric CRSs are not supported", where)
+            raise _fail("model_type", mtype, "a geocentric model needs an EPSG code in "
+                        f"{key_label('geographic_type')}; user-defined geocentric CRSs are not supported", where)
         horizontal = _from_epsg(code, "geographic_type", where)
     if not compound:
         return horizontal
@@ -1060,9 +1013,8 @@ def crs_code(crs: pyproj.CRS) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- raw keys
 
-GEOG_TOWGS84 = 2062
-PROJ_RECTIFIED_GRID_ANGLE = 3096
-_LOCATION_SHORT, _LOCATION_DOUBLE = 0, 34736
+#: GeoKeyDirectoryTag's TIFFTagLocation of a value stored in the directory itself (a SHORT).
+_LOCATION_SHORT = 0
 
 
 def parse_key_directory(directory: tuple[int, ...] | None,
@@ -1084,7 +1036,7 @@ def parse_key_directory(directory: tuple[int, ...] | None,
         key, location, n, value = (int(v) for v in entry)
         if location == _LOCATION_SHORT:
             out[key] = value
-        elif location == _LOCATION_DOUBLE and doubles is not None and value + n <= len(doubles):
+        elif location == Tag.GEO_DOUBLE_PARAMS and doubles is not None and value + n <= len(doubles):
             out[key] = tuple(float(v) for v in doubles[value: value + n])
         else:
             out[key] = None
@@ -1141,15 +1093,15 @@ def crs_from_geotags(geo: Any, *, where: str = "", notes: list[str] | None = Non
     """
     minor, raw = parse_key_directory(geo.key_directory, geo.double_params)
     keys = dict(geo.geo_keys)
-    angle = raw.get(PROJ_RECTIFIED_GRID_ANGLE)
+    angle = raw.get(GeoKey.PROJ_RECTIFIED_GRID_ANGLE)
     if isinstance(angle, tuple) and angle:
         keys["proj_rectified_grid_angle"] = angle[0]
     compound = minor is not None and minor >= 1
     crs = crs_from_geokeys(keys, where=where, compound=False, notes=notes)
     if crs is None:
         return None
-    towgs84 = raw.get(GEOG_TOWGS84)
-    if GEOG_TOWGS84 in raw and (not isinstance(towgs84, tuple) or len(towgs84) not in (3, 7)):
+    towgs84 = raw.get(GeoKey.GEOG_TOWGS84)
+    if GeoKey.GEOG_TOWGS84 in raw and (not isinstance(towgs84, tuple) or len(towgs84) not in (3, 7)):
         raise _fail("GeogTOWGS84GeoKey", towgs84, "needs 3 or 7 DOUBLE values", where)
     if towgs84 and _user_defined_datum(keys, crs):
         crs = _to_wgs84(crs, towgs84)

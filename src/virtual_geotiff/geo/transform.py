@@ -24,8 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-RASTER_PIXEL_IS_AREA = 1
-RASTER_PIXEL_IS_POINT = 2
+from ..tiff.tags import RasterType
 
 GeorefStatus = Literal["full", "transform-only", "crs-only", "none", "rotated"]
 GeoTransform = tuple[float, float, float, float, float, float]
@@ -48,7 +47,7 @@ def pixel_is_point(geo: Any) -> bool:
     """``GTRasterTypeGeoKey == RasterPixelIsPoint``; any other value (or none) means PixelIsArea."""
     value = geo.geo_keys.get("raster_type")
     try:
-        return int(value) == RASTER_PIXEL_IS_POINT
+        return int(value) == RasterType.PIXEL_IS_POINT
     except (TypeError, ValueError):
         return False
 

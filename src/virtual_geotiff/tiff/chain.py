@@ -16,10 +16,15 @@ from typing import NamedTuple
 from ..errors import CORRUPT_HINT, LimitExceededError, TiffFormatError
 from ..limits import Limits
 from .source import CachedRangeReader
+from .tags import FieldType, Tag
 
-#: Byte size of each TIFF field type (1..18); unknown types have size 0 and are ignored.
-FIELD_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-                    16: 8, 17: 8, 18: 8}
+#: Byte size of each TIFF field type; unknown types have size 0 and are ignored. Plain int keys: looked up for
+#: every entry of every IFD.
+FIELD_TYPE_SIZES: dict[int, int] = {int(typ): size for typ, size in (
+    (FieldType.BYTE, 1), (FieldType.ASCII, 1), (FieldType.SHORT, 2), (FieldType.LONG, 4), (FieldType.RATIONAL, 8),
+    (FieldType.SBYTE, 1), (FieldType.UNDEFINED, 1), (FieldType.SSHORT, 2), (FieldType.SLONG, 4),
+    (FieldType.SRATIONAL, 8), (FieldType.FLOAT, 4), (FieldType.DOUBLE, 8), (FieldType.IFD, 4), (FieldType.LONG8, 8),
+    (FieldType.SLONG8, 8), (FieldType.IFD8, 8))}
 
 
 class TiffFormatWarning(UserWarning):
@@ -33,16 +38,6 @@ class RawEntry(NamedTuple):
     type: int
     count: int
     field: bytes
-
-    def inline_values(self, byteorder: str) -> tuple[int, ...] | None:
-        """Integer values when they fit inline (SHORT/LONG/LONG8), else None."""
-        fmt = {3: "H", 4: "I", 16: "Q", 1: "B"}.get(self.type)
-        if fmt is None:
-            return None
-        size = FIELD_TYPE_SIZES[self.type] * self.count
-        if size > len(self.field):
-            return None
-        return struct.unpack(byteorder + fmt * self.count, self.field[:size])
 
 
 @dataclass(frozen=True)
@@ -165,11 +160,10 @@ async def _read_ifd(reader: CachedRangeReader, offset: int, label: str, index: i
     return tags, n, (struct.unpack(bo + ptr_fmt, nxt)[0] if len(nxt) == ptr_size else 0)
 
 
-_SUB_IFDS = 330
-_IMAGE_TAGS = frozenset({256, 257})  # ImageWidth, ImageLength
-_OFFSET_TAGS = frozenset({273, 324})  # StripOffsets, TileOffsets
-#: Field types a SubIFDs tag may use, with their value format: LONG, IFD (4 bytes), LONG8, IFD8 (8 bytes).
-_OFFSET_FORMATS = {4: "I", 13: "I", 16: "Q", 18: "Q"}
+_IMAGE_TAGS = frozenset({Tag.IMAGE_WIDTH, Tag.IMAGE_LENGTH})
+_OFFSET_TAGS = frozenset({Tag.STRIP_OFFSETS, Tag.TILE_OFFSETS})
+#: Field types a SubIFDs tag may use, with their value format.
+_OFFSET_FORMATS = {FieldType.LONG: "I", FieldType.IFD: "I", FieldType.LONG8: "Q", FieldType.IFD8: "Q"}
 
 
 @dataclass(frozen=True)
@@ -196,7 +190,7 @@ async def walk_sub_ifds(reader: CachedRangeReader, chain: IfdChain, limits: Limi
     parents: list[tuple[int, int]] = []
     regions: list[tuple[int, int]] = [(0, 16 if big else 8)]
     for parent, table in enumerate(chain.entries):
-        entry = table.get(_SUB_IFDS)
+        entry = table.get(Tag.SUB_IFDS)
         fmt = None if entry is None else _OFFSET_FORMATS.get(entry.type)
         if fmt is None or entry is None or entry.count <= 0:
             continue

@@ -1,12 +1,10 @@
 """Decode one IFD's raw entries into an ``IfdInfo``: the tags this library maps, typed, from bytes in memory.
 
 Why our own decoder instead of async-tiff's: the chain walk (``tiff.chain``) must read every IFD entry
-table anyway, to stop looping chains and absurd counts before any parser sees them. Decoding the ~20 tags
-we map from those same entries costs a few microseconds; handing the bytes to async-tiff 0.7.2 as well
-(through a Python store, so it reads the same cached bytes) cost about 0.6 ms per file, more than the
-read itself, and needed repaired copies of IFDs it panics on (no SamplesPerPixel, unknown field types or
-photometric values, non-UTF-8 strings, duplicate tags). Measured on 200 COGs: chain walk + async-tiff
-parse + property reads 912 files/s; chain walk + this decoder over 2,000 (``scripts/bench``).
+table anyway, to stop looping chains and absurd counts before any parser sees them, so the entries are
+already in memory. Typing the few dozen tags we map from them is a small, pure step; handing the same bytes
+to another TIFF parser would read them twice and would need repaired copies of the IFDs it cannot parse
+(no SamplesPerPixel, unknown field types or photometric values, non-UTF-8 strings, duplicate tags).
 
 The value rules follow libtiff/tifffile (which the tests compare against): missing SamplesPerPixel and
 BitsPerSample default to 1, a tag stored twice keeps its first entry (``tiff.chain``), ASCII values end
@@ -22,47 +20,32 @@ import numpy as np
 
 from ..errors import CORRUPT_HINT, TiffFormatError, UnsupportedTiffError, where
 from .chain import FIELD_TYPE_SIZES, IfdChain, RawEntry
+from .tags import FieldType, GeoKey, Tag
 
 #: struct/numpy format letter of each integer or floating-point field type (RATIONALs are pairs of these).
-_FORMATS = {1: "B", 3: "H", 4: "I", 5: "I", 6: "b", 8: "h", 9: "i", 10: "i", 11: "f", 12: "d", 13: "I", 16: "Q",
-            17: "q", 18: "Q"}
-_INTEGER_TYPES = frozenset({1, 3, 4, 6, 8, 9, 13, 16, 17, 18})
-_RATIONAL_TYPES = frozenset({5, 10})
+#: Plain int keys, as in every table below: they are looked up for each entry of each IFD read.
+_FORMATS: dict[int, str] = {int(typ): fmt for typ, fmt in (
+    (FieldType.BYTE, "B"), (FieldType.SHORT, "H"), (FieldType.LONG, "I"), (FieldType.RATIONAL, "I"),
+    (FieldType.SBYTE, "b"), (FieldType.SSHORT, "h"), (FieldType.SLONG, "i"), (FieldType.SRATIONAL, "i"),
+    (FieldType.FLOAT, "f"), (FieldType.DOUBLE, "d"), (FieldType.IFD, "I"), (FieldType.LONG8, "Q"),
+    (FieldType.SLONG8, "q"), (FieldType.IFD8, "Q"))}
+_INTEGER_TYPES = frozenset(int(typ) for typ in (
+    FieldType.BYTE, FieldType.SHORT, FieldType.LONG, FieldType.SBYTE, FieldType.SSHORT, FieldType.SLONG,
+    FieldType.IFD, FieldType.LONG8, FieldType.SLONG8, FieldType.IFD8))
+_RATIONAL_TYPES = frozenset({int(FieldType.RATIONAL), int(FieldType.SRATIONAL)})
+#: Unsigned field types an enumerated value (Compression, Predictor, ...) may be stored as.
+_UNSIGNED_TYPES = tuple(int(typ) for typ in (FieldType.BYTE, FieldType.SHORT, FieldType.LONG, FieldType.LONG8))
 
-# Tag numbers (plain ints: this module runs once per IFD of every file of a build).
-_SUBFILE, _WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC = 254, 256, 257, 258, 259, 262
-_FILL_ORDER, _STRIP_OFFSETS, _ORIENTATION, _SPP, _ROWS_PER_STRIP, _STRIP_COUNTS = 266, 273, 274, 277, 278, 279
-_PLANAR, _PREDICTOR, _COLORMAP, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS = 284, 317, 320, 322, 323, \
-    324, 325
-_EXTRA_SAMPLES, _SAMPLE_FORMAT, _JPEG_TABLES, _YCBCR_SUBSAMPLING, _LERC_PARAMETERS = 338, 339, 347, 530, 50674
-_PIXEL_SCALE, _TIEPOINT, _TRANSFORMATION = 33550, 33922, 34264
-_GEO_KEY_DIRECTORY, _GEO_DOUBLE_PARAMS, _GEO_ASCII_PARAMS = 34735, 34736, 34737
-_GDAL_METADATA, _GDAL_NODATA = 42112, 42113
-
-#: GeoKey id -> the snake_case name ``virtual_geotiff.geo`` uses (``geo.crs.GEO_KEYS``). Keys outside this
-#: table (and GeogTOWGS84GeoKey / ProjRectifiedGridAngleGeoKey, which ``geo.crs`` reads from the raw
-#: directory) are left out of ``GeoTags.geo_keys``.
+#: GeoKey id -> its name in ``GeoTags.geo_keys`` (``GeoKey.key``). GeogTOWGS84GeoKey and
+#: ProjRectifiedGridAngleGeoKey are left out: ``geo.crs`` reads them from the raw directory, where a missing
+#: or malformed value can be told apart from an absent key.
 GEO_KEY_NAMES: dict[int, str] = {
-    1024: "model_type", 1025: "raster_type", 1026: "citation",
-    2048: "geographic_type", 2049: "geog_citation", 2050: "geog_geodetic_datum", 2051: "geog_prime_meridian",
-    2052: "geog_linear_units", 2053: "geog_linear_unit_size", 2054: "geog_angular_units",
-    2055: "geog_angular_unit_size", 2056: "geog_ellipsoid", 2057: "geog_semi_major_axis",
-    2058: "geog_semi_minor_axis", 2059: "geog_inv_flattening", 2060: "geog_azimuth_units",
-    2061: "geog_prime_meridian_long",
-    3072: "projected_type", 3073: "proj_citation", 3074: "projection", 3075: "proj_coord_trans",
-    3076: "proj_linear_units", 3077: "proj_linear_unit_size", 3078: "proj_std_parallel1",
-    3079: "proj_std_parallel2", 3080: "proj_nat_origin_long", 3081: "proj_nat_origin_lat",
-    3082: "proj_false_easting", 3083: "proj_false_northing", 3084: "proj_false_origin_long",
-    3085: "proj_false_origin_lat", 3086: "proj_false_origin_easting", 3087: "proj_false_origin_northing",
-    3088: "proj_center_long", 3089: "proj_center_lat", 3090: "proj_center_easting", 3091: "proj_center_northing",
-    3092: "proj_scale_at_nat_origin", 3093: "proj_scale_at_center", 3094: "proj_azimuth_angle",
-    3095: "proj_straight_vert_pole_long",
-    4096: "vertical", 4097: "vertical_citation", 4098: "vertical_datum", 4099: "vertical_units",
+    int(key): key.key for key in GeoKey if key not in (GeoKey.GEOG_TOWGS84, GeoKey.PROJ_RECTIFIED_GRID_ANGLE)
 }
 
 
 #: Precompiled readers of one inline integer value: (byte order, field type) -> unpack_from.
-_ONE_INT = {(bo, typ): struct.Struct(bo + _FORMATS[typ]).unpack_from for bo in "<>" for typ in (1, 3, 4, 16)}
+_ONE_INT = {(bo, typ): struct.Struct(bo + _FORMATS[typ]).unpack_from for bo in "<>" for typ in _UNSIGNED_TYPES}
 
 
 class EntryValues:
@@ -178,7 +161,7 @@ def enumerated(values: EntryValues, tag: int, default: int) -> int:
     entry = values.entries.get(tag)
     if entry is None:
         return default
-    if entry.type in (1, 3, 4, 16) and entry.count >= 1 and FIELD_TYPE_SIZES[entry.type] * entry.count <= len(
+    if entry.type in _UNSIGNED_TYPES and entry.count >= 1 and FIELD_TYPE_SIZES[entry.type] * entry.count <= len(
             entry.field):
         return values.first(tag, default, str(tag))
     raise TiffFormatError(
@@ -194,9 +177,9 @@ def geo_keys(values: EntryValues) -> tuple[dict[str, Any], tuple[int, ...] | Non
     GeoAsciiParamsTag without its ``|`` terminator. A key pointing outside its params tag is left out (GDAL
     ignores it too); a malformed directory gives no keys.
     """
-    entry = values.entries.get(_GEO_KEY_DIRECTORY)
-    directory = values.ints(_GEO_KEY_DIRECTORY) if entry is not None and entry.type == 3 else None  # SHORTs only
-    doubles = values.floats(_GEO_DOUBLE_PARAMS)
+    entry = values.entries.get(Tag.GEO_KEY_DIRECTORY)
+    directory = values.ints(Tag.GEO_KEY_DIRECTORY) if entry is not None and entry.type == FieldType.SHORT else None
+    doubles = values.floats(Tag.GEO_DOUBLE_PARAMS)
     keys: dict[str, Any] = {}
     if not directory or len(directory) < 4:
         return keys, directory, doubles
@@ -206,14 +189,14 @@ def geo_keys(values: EntryValues) -> tuple[dict[str, Any], tuple[int, ...] | Non
         name = GEO_KEY_NAMES.get(key)
         if name is None:
             continue
-        if location == 0:
+        if location == 0:  # the value sits in the directory itself (a SHORT)
             keys[name] = value
-        elif location == _GEO_DOUBLE_PARAMS:
+        elif location == Tag.GEO_DOUBLE_PARAMS:
             if doubles is not None and count >= 1 and value + count <= len(doubles):
                 keys[name] = doubles[value] if count == 1 else tuple(doubles[value: value + count])
-        elif location == _GEO_ASCII_PARAMS:
+        elif location == Tag.GEO_ASCII_PARAMS:
             if ascii_params is None:
-                ascii_params = values.raw(_GEO_ASCII_PARAMS) or b""
+                ascii_params = values.raw(Tag.GEO_ASCII_PARAMS) or b""
             if value + count <= len(ascii_params):
                 text = ascii_params[value: value + count].split(b"\0", 1)[0].decode("utf-8", errors="replace")
                 keys[name] = text[:-1] if text.endswith("|") else text

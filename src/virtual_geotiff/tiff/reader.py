@@ -25,7 +25,7 @@ from ..sources import SourceStamp
 from .chain import IfdChain, check_tag_values, walk_ifd_chain, walk_sub_ifds
 from .decode import EntryValues, enumerated, geo_keys, uniform
 from .source import CachedRangeReader, ReadStats
-from .tags import Compression, Photometric, PlanarConfig, Predictor, SampleFormat
+from .tags import Compression, FieldType, Photometric, PlanarConfig, Predictor, SampleFormat, Tag
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class GeoTags:
     geo_keys: dict[str, Any] = field(default_factory=dict)
     gdal_nodata: str | None = None
     gdal_metadata: str | None = None
-    #: The raw GeoKeyDirectoryTag (34735) and GeoDoubleParamsTag (34736) values: ``geo_keys`` holds only the
+    #: The raw GeoKeyDirectoryTag and GeoDoubleParamsTag values: ``geo_keys`` holds only the
     #: keys ``tiff.decode.GEO_KEY_NAMES`` names, not GeogTOWGS84GeoKey, ProjRectifiedGridAngleGeoKey or the
     #: directory's revision, which ``virtual_geotiff.geo`` needs to refuse or honour them.
     key_directory: tuple[int, ...] | None = None
@@ -85,8 +85,8 @@ class IfdInfo:
     #: tags point at, concatenated; in ``coding_tags`` those tags then hold offsets into this blob.
     coding_blob: bytes = b""
 
-    #: For a SubIFD (tag 330): the main IFD that lists it and its position in that list (``index`` is then
-    #: unique across the file, after the main chain's IFDs).
+    #: For a SubIFD (listed in a SubIFDs tag): the main IFD that lists it and its position in that list (``index``
+    #: is then unique across the file, after the main chain's IFDs).
     parent: int | None = None
     sub_index: int = 0
 
@@ -167,7 +167,8 @@ def _decode_chain(chain: IfdChain, reader: CachedRangeReader, url: str, limits: 
 def _check_required_tags(chain: IfdChain, url: str) -> None:
     """ImageWidth/ImageLength have no default: an IFD without them is not an image."""
     for i, entries in enumerate(chain.entries):
-        missing = [name for tag, name in ((256, "ImageWidth"), (257, "ImageLength")) if tag not in entries]
+        missing = [name for tag, name in ((Tag.IMAGE_WIDTH, "ImageWidth"), (Tag.IMAGE_LENGTH, "ImageLength"))
+                   if tag not in entries]
         if missing:
             raise TiffFormatError(f"{where(url, i)} has no {' or '.join(missing)} tag; the file is corrupt: "
                                   f"{CORRUPT_HINT}")
@@ -192,29 +193,29 @@ def _settle_store_threads_at_exit() -> None:
 def ifd_info(values: EntryValues) -> IfdInfo:
     """The ``IfdInfo`` of one IFD from its decoded entries (TIFF 6 defaults for absent tags)."""
     url, index, entries = values.url, values.index, values.entries
-    width = values.first(256, None, "ImageWidth")
-    height = values.first(257, None, "ImageLength")
-    spp = values.first(277, 1, "SamplesPerPixel") or 1
-    compression = enumerated(values, 259, Compression.NONE)
-    photometric = values.first(262, -1, "PhotometricInterpretation")
-    if compression == Compression.OJPEG and photometric == Photometric.YCBCR and 277 not in entries:
+    width = values.first(Tag.IMAGE_WIDTH, None, "ImageWidth")
+    height = values.first(Tag.IMAGE_LENGTH, None, "ImageLength")
+    spp = values.first(Tag.SAMPLES_PER_PIXEL, 1, "SamplesPerPixel") or 1
+    compression = enumerated(values, Tag.COMPRESSION, Compression.NONE)
+    photometric = values.first(Tag.PHOTOMETRIC_INTERPRETATION, -1, "PhotometricInterpretation")
+    if compression == Compression.OJPEG and photometric == Photometric.YCBCR and Tag.SAMPLES_PER_PIXEL not in entries:
         spp = 3  # libtiff's OJPEG decoder (and so GDAL) assumes 3 samples for YCbCr when the tag is missing
-    bits = uniform(values.ints(258) or (1,), "BitsPerSample", url, index)
-    sample_format = uniform(values.ints(339) or (SampleFormat.UINT,), "SampleFormat", url, index)
-    predictor = enumerated(values, 317, Predictor.NONE)
-    planar = enumerated(values, 284, PlanarConfig.CONTIG)
-    tile_width = values.first(322, None, "TileWidth")
-    tile_height = values.first(323, None, "TileLength")
+    bits = uniform(values.ints(Tag.BITS_PER_SAMPLE) or (1,), "BitsPerSample", url, index)
+    sample_format = uniform(values.ints(Tag.SAMPLE_FORMAT) or (SampleFormat.UINT,), "SampleFormat", url, index)
+    predictor = enumerated(values, Tag.PREDICTOR, Predictor.NONE)
+    planar = enumerated(values, Tag.PLANAR_CONFIGURATION, PlanarConfig.CONTIG)
+    tile_width = values.first(Tag.TILE_WIDTH, None, "TileWidth")
+    tile_height = values.first(Tag.TILE_LENGTH, None, "TileLength")
     if (tile_width is None) != (tile_height is None):
         raise TiffFormatError(f"{where(url, index)} has only one of TileWidth/TileLength; {CORRUPT_HINT}")
     if tile_width is not None:
-        offsets, counts = values.array(324), values.array(325)
+        offsets, counts = values.array(Tag.TILE_OFFSETS), values.array(Tag.TILE_BYTE_COUNTS)
         if offsets is None and counts is None:  # early libtiff wrote tiles under the Strip tags
-            offsets, counts = values.array(273), values.array(279)
+            offsets, counts = values.array(Tag.STRIP_OFFSETS), values.array(Tag.STRIP_BYTE_COUNTS)
         rows_per_strip = int(tile_height)
     else:
-        offsets, counts = values.array(273), values.array(279)
-        rps = values.first(278, None, "RowsPerStrip")
+        offsets, counts = values.array(Tag.STRIP_OFFSETS), values.array(Tag.STRIP_BYTE_COUNTS)
+        rps = values.first(Tag.ROWS_PER_STRIP, None, "RowsPerStrip")
         rows_per_strip = height if not rps or rps > height else rps
     if offsets is None:
         raise TiffFormatError(f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}Offsets tag; "
@@ -224,8 +225,8 @@ def ifd_info(values: EntryValues) -> IfdInfo:
             f"{where(url, index)} has no {'Tile' if tile_width else 'Strip'}ByteCounts tag; "
             "virtual references need the byte length of every chunk"
         )
-    colormap = values.ints(320)
-    subsampling = values.ints(530)
+    colormap = values.ints(Tag.COLOR_MAP)
+    subsampling = values.ints(Tag.YCBCR_SUBSAMPLING)
     geo = _geo_tags(values) if not _GEO_TAGS.isdisjoint(entries) else _NO_GEO
     return IfdInfo(
         index=index,
@@ -243,12 +244,12 @@ def ifd_info(values: EntryValues) -> IfdInfo:
         rows_per_strip=rows_per_strip,
         offsets=offsets,
         byte_counts=counts,
-        jpeg_tables=values.raw(347) if compression == Compression.JPEG else None,
-        lerc_parameters=values.ints(50674) if compression == Compression.LERC else None,
-        subfile_type=values.first(254, 0, "NewSubfileType"),
-        extra_samples=values.ints(338) or (),
-        orientation=values.first(274, 1, "Orientation"),
-        fill_order=values.first(266, 1, "FillOrder"),
+        jpeg_tables=values.raw(Tag.JPEG_TABLES) if compression == Compression.JPEG else None,
+        lerc_parameters=values.ints(Tag.LERC_PARAMETERS) if compression == Compression.LERC else None,
+        subfile_type=values.first(Tag.NEW_SUBFILE_TYPE, 0, "NewSubfileType"),
+        extra_samples=values.ints(Tag.EXTRA_SAMPLES) or (),
+        orientation=values.first(Tag.ORIENTATION, 1, "Orientation"),
+        fill_order=values.first(Tag.FILL_ORDER, 1, "FillOrder"),
         ycbcr_subsampling=(subsampling[0], subsampling[1]) if subsampling and len(subsampling) == 2 else (2, 2),
         colormap=None if colormap is None else _colormap(colormap, url, index),
         geo=geo,
@@ -274,14 +275,21 @@ LIBTIFF_COMPRESSIONS = frozenset({Compression.CCITT_RLE, Compression.CCITT_FAX3,
 #: Tags copied verbatim into the one-strip TIFF ``codecs.libtiff`` hands to libtiff: how the samples are coded
 #: (Compression, Photometric, FillOrder, T4/T6Options, Predictor, ExtraSamples, YCbCr coefficients,
 #: subsampling, positioning, ReferenceBlackWhite, StoNits). Size, strips and sample types are written anew.
-_CODING_TAGS = (259, 262, 266, 292, 293, 317, 338, 529, 530, 531, 532, 37439)
+_CODING_TAGS: tuple[int, ...] = tuple(int(tag) for tag in (
+    Tag.COMPRESSION, Tag.PHOTOMETRIC_INTERPRETATION, Tag.FILL_ORDER, Tag.T4_OPTIONS, Tag.T6_OPTIONS, Tag.PREDICTOR,
+    Tag.EXTRA_SAMPLES, Tag.YCBCR_COEFFICIENTS, Tag.YCBCR_SUBSAMPLING, Tag.YCBCR_POSITIONING,
+    Tag.REFERENCE_BLACK_WHITE, Tag.STO_NITS))
 
 
 #: Old-style JPEG's own tags: JPEGProc, JPEGInterchangeFormat(+Length), JPEGRestartInterval, JPEGLosslessPredictors,
 #: JPEGPointTransforms, JPEGQTables, JPEGDCTables, JPEGACTables.
-_OJPEG_TAGS = (512, 513, 514, 515, 517, 518, 519, 520, 521)
+_OJPEG_TAGS: tuple[int, ...] = tuple(int(tag) for tag in (
+    Tag.JPEG_PROC, Tag.JPEG_INTERCHANGE_FORMAT, Tag.JPEG_INTERCHANGE_FORMAT_LENGTH, Tag.JPEG_RESTART_INTERVAL,
+    Tag.JPEG_LOSSLESS_PREDICTORS, Tag.JPEG_POINT_TRANSFORMS, Tag.JPEG_Q_TABLES, Tag.JPEG_DC_TABLES,
+    Tag.JPEG_AC_TABLES))
 #: The OJPEG tags whose values are file offsets (their bytes go to ``IfdInfo.coding_blob``).
-OJPEG_OFFSET_TAGS = (519, 520, 521, 513)
+OJPEG_OFFSET_TAGS: tuple[int, ...] = tuple(int(tag) for tag in (
+    Tag.JPEG_Q_TABLES, Tag.JPEG_DC_TABLES, Tag.JPEG_AC_TABLES, Tag.JPEG_INTERCHANGE_FORMAT))
 
 
 def _coding_tags(values: EntryValues, compression: int) -> tuple[tuple[int, int, int, bytes], ...]:
@@ -294,19 +302,20 @@ def _coding_tags(values: EntryValues, compression: int) -> tuple[tuple[int, int,
 
 
 #: Tags that make ``GeoTags``; an IFD with none of them (most overview IFDs) shares one empty ``GeoTags``.
-_GEO_TAGS = frozenset({33550, 33922, 34264, 34735, 34736, 34737, 42112, 42113})
+_GEO_TAGS = frozenset({Tag.MODEL_PIXEL_SCALE, Tag.MODEL_TIEPOINT, Tag.MODEL_TRANSFORMATION, Tag.GEO_KEY_DIRECTORY,
+                       Tag.GEO_DOUBLE_PARAMS, Tag.GEO_ASCII_PARAMS, Tag.GDAL_METADATA, Tag.GDAL_NODATA})
 _NO_GEO = GeoTags()
 
 
 def _geo_tags(values: EntryValues) -> GeoTags:
     keys, directory, doubles = geo_keys(values)
     return GeoTags(
-        model_pixel_scale=values.floats(33550),
-        model_tiepoint=values.floats(33922),
-        model_transformation=values.floats(34264),
+        model_pixel_scale=values.floats(Tag.MODEL_PIXEL_SCALE),
+        model_tiepoint=values.floats(Tag.MODEL_TIEPOINT),
+        model_transformation=values.floats(Tag.MODEL_TRANSFORMATION),
         geo_keys=keys,
-        gdal_nodata=values.text(42113),
-        gdal_metadata=values.text(42112),
+        gdal_nodata=values.text(Tag.GDAL_NODATA),
+        gdal_metadata=values.text(Tag.GDAL_METADATA),
         key_directory=directory,
         double_params=doubles,
     )
@@ -350,26 +359,27 @@ async def _ojpeg_blobs(info: IfdInfo, reader: CachedRangeReader, byteorder: str,
     tags = {tag: (typ, count, raw) for tag, typ, count, raw in info.coding_tags}
     blob = bytearray()
     rewritten: dict[int, tuple[int, int, bytes]] = {}
+    jif, jif_length, long = Tag.JPEG_INTERCHANGE_FORMAT, Tag.JPEG_INTERCHANGE_FORMAT_LENGTH, int(FieldType.LONG)
     for tag in OJPEG_OFFSET_TAGS[:3]:  # tables: each offset one table
         if tag not in tags:
             continue
         typ, count, raw = tags[tag]
-        if typ not in (4, 13) or count > 16:
+        if typ not in (FieldType.LONG, FieldType.IFD) or count > 16:
             raise TiffFormatError(f"{loc}: old-style JPEG table tag {tag} holds {count} values of type {typ}; "
                                   f"{CORRUPT_HINT}")
         offsets = struct.unpack(f"{byteorder}{count}I", raw[: 4 * count])
         new = []
         for offset in offsets:
-            data = await reader.read(offset, offset + (_QTABLE if tag == 519 else _HUFFMAN_MAX))
-            size = _QTABLE if tag == 519 else 16 + sum(data[:16])
+            data = await reader.read(offset, offset + (_QTABLE if tag == Tag.JPEG_Q_TABLES else _HUFFMAN_MAX))
+            size = _QTABLE if tag == Tag.JPEG_Q_TABLES else 16 + sum(data[:16])
             if len(data) < size:
                 raise TiffFormatError(f"{loc}: old-style JPEG table at offset {offset} (tag {tag}) lies past the "
                                       f"end of the file; {CORRUPT_HINT}")
             new.append(len(blob))
             blob += data[:size]
-        rewritten[tag] = (4, count, struct.pack(f"{byteorder}{count}I", *new))
-    if 513 in tags:
-        start = struct.unpack(byteorder + "I", tags[513][2][:4])[0]
+        rewritten[tag] = (long, count, struct.pack(f"{byteorder}{count}I", *new))
+    if jif in tags:
+        start = struct.unpack(byteorder + "I", tags[jif][2][:4])[0]
         first = int(info.offsets[0]) if info.offsets.size else start
         header = b""
         if 0 < start < first:
@@ -377,8 +387,8 @@ async def _ojpeg_blobs(info: IfdInfo, reader: CachedRangeReader, byteorder: str,
                 raise LimitExceededError(f"{loc}: the old-style JPEG header at {start} is {first - start} bytes, "
                                          f"above max_tag_value_bytes={limits.max_tag_value_bytes}")
             header = await reader.read(start, first)
-        if 514 in tags and info.offsets.size:
-            length = struct.unpack(byteorder + "I", tags[514][2][:4])[0]
+        if jif_length in tags and info.offsets.size:
+            length = struct.unpack(byteorder + "I", tags[jif_length][2][:4])[0]
             end = first + int(info.byte_counts[0])
             if start + length > end:
                 # libtiff decodes from the JPEGInterchangeFormat stream, past the end of the first chunk: the
@@ -388,10 +398,10 @@ async def _ojpeg_blobs(info: IfdInfo, reader: CachedRangeReader, byteorder: str,
                     f"runs past the end of its first chunk (byte {end}), so a chunk alone does not hold what "
                     "libtiff decodes; rewrite it with `gdal_translate -co COMPRESS=JPEG in.tif out.tif`"
                 )
-        rewritten[513] = (4, 1, struct.pack(byteorder + "I", len(blob)))
+        rewritten[jif] = (long, 1, struct.pack(byteorder + "I", len(blob)))
         blob += header
-        rewritten.pop(514, None)
-        if 514 in tags:  # the header plus the chunk: filled in per chunk by the codec
-            rewritten[514] = (4, 1, struct.pack(byteorder + "I", len(header)))
+        rewritten.pop(jif_length, None)
+        if jif_length in tags:  # the header plus the chunk: filled in per chunk by the codec
+            rewritten[jif_length] = (long, 1, struct.pack(byteorder + "I", len(header)))
     coding = tuple((tag, *rewritten.get(tag, (typ, count, raw))) for tag, (typ, count, raw) in tags.items())
     return dataclasses.replace(info, coding_tags=coding, coding_blob=bytes(blob))
