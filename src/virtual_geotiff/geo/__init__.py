@@ -88,7 +88,8 @@ def georeference(ifd: Any, where: str = "") -> IfdGeoref:
 
 
 #: Per-thread cache of CRS interpretations (pyproj objects are not shared across threads): an archive's
-#: files repeat a handful of GeoKey sets, and building a ``pyproj.CRS`` costs about a millisecond.
+#: files repeat a handful of GeoKey sets, and building a ``pyproj.CRS`` (a PROJ database lookup) costs more than
+#: everything else this package does per IFD.
 _CRS_CACHE = threading.local()
 _CRS_CACHE_SIZE = 256
 
@@ -130,10 +131,7 @@ def rescaled(main: IfdGeoref, main_ifd: Any, ifd: Any) -> IfdGeoref:
     (``GDALRescaleGeoTransform`` by the size ratios; same CRS)."""
     transform = None
     if main.transform is not None:
-        rx = main_ifd.width / ifd.width
-        ry = main_ifd.height / ifd.height
-        c, a, b, f, d, e = main.transform
-        transform = (c, a * rx, b * ry, f, d * rx, e * ry)
+        transform = GeoTransform(*main.transform).rescaled(main_ifd.width / ifd.width, main_ifd.height / ifd.height)
     status = georef_status(transform, main.crs is not None)
     note = (f"georeferenced from IFD {main_ifd.index} (this IFD is an overview or mask without GeoTIFF tags of "
             "its own), as GDAL does")

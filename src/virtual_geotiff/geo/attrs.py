@@ -45,12 +45,13 @@ import math
 import struct
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .transform import GeoTransform, bounds, gdal_string, to_affine
+from .transform import GeoTransform, gdal_string
 
 
 class NodataWarning(UserWarning):
@@ -242,7 +243,7 @@ def crs_wkt(crs: Any) -> str:
     return crs.to_wkt(version="WKT2_2019")
 
 
-def spatial_ref_attributes(crs: Any | None, transform: GeoTransform | None) -> dict[str, Any]:
+def spatial_ref_attributes(crs: Any | None, transform: Sequence[float] | None) -> dict[str, Any]:
     """Attributes of the scalar ``spatial_ref`` grid-mapping variable (rioxarray's layout)."""
     attrs: dict[str, Any] = {}
     if crs is not None:
@@ -287,8 +288,8 @@ SPATIAL_CONVENTION = {
 }
 
 
-def geozarr_attributes(crs: Any | None, code: str | None, transform: GeoTransform | None,
-                       point_transform: GeoTransform | None, shape: tuple[int, int],
+def geozarr_attributes(crs: Any | None, code: str | None, transform: Sequence[float] | None,
+                       point_transform: Sequence[float] | None, shape: tuple[int, int],
                        dims: tuple[str, str] = ("y", "x")) -> dict[str, Any]:
     """``proj:`` and ``spatial:`` convention attributes (both v1) for one georeferenced 2-D grid.
 
@@ -310,12 +311,14 @@ def geozarr_attributes(crs: Any | None, code: str | None, transform: GeoTransfor
         attrs["spatial:shape"] = [int(height), int(width)]
         attrs["spatial:transform_type"] = "affine"
         if point_transform is not None:
-            attrs["spatial:transform"] = list(to_affine(point_transform))
-            attrs["spatial:bbox"] = list(bounds(point_transform, width - 1, height - 1))
+            point = GeoTransform(*point_transform)
+            attrs["spatial:transform"] = list(point.to_affine())
+            attrs["spatial:bbox"] = list(point.bounds(width - 1, height - 1))
             attrs["spatial:registration"] = "node"
         else:
-            attrs["spatial:transform"] = list(to_affine(transform))
-            attrs["spatial:bbox"] = list(bounds(transform, width, height))
+            grid = GeoTransform(*transform)
+            attrs["spatial:transform"] = list(grid.to_affine())
+            attrs["spatial:bbox"] = list(grid.bounds(width, height))
             attrs["spatial:registration"] = "pixel"
     if conventions:
         attrs = {"zarr_conventions": conventions, **attrs}

@@ -1,12 +1,13 @@
-"""1-D ``x`` and ``y`` pixel-centre coordinates of a north-up grid, exactly as rioxarray computes them.
+"""The ``x``/``y`` coordinate variables of a north-up grid: values exactly as rioxarray computes them, and
+their CF attributes.
 
-``rioxarray.open_rasterio`` builds them with ``affine * Affine.translation(0.5, 0.5)`` applied to
-``arange(width)`` / ``arange(height)``; the same float64 operations in the same order are used here, so
-the coordinates are bit-identical, not just close. Rotated or sheared grids have no 1-D coordinates.
+The values come from ``GeoTransform.pixel_centers`` (bit-identical to ``rioxarray.open_rasterio``'s, so a
+virtual store and rioxarray agree on every coordinate); rotated or sheared grids have no 1-D coordinates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -14,19 +15,10 @@ import numpy as np
 from .transform import GeoTransform
 
 
-def pixel_centers(gt: GeoTransform, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)``: float64 centres of the columns and of the rows of a ``width`` x ``height`` grid."""
-    c, a, b, f, d, e = (float(v) for v in gt)
-    if b != 0.0 or d != 0.0:
-        raise ValueError(f"GeoTransform {gt} has rotation/shear terms: no 1-D x/y coordinates exist")
-    # Affine(a, b, c, d, e, f) * Affine.translation(0.5, 0.5), then applied to (col, 0) and (0, row)
-    c_center = a * 0.5 + b * 0.5 + c
-    f_center = d * 0.5 + e * 0.5 + f
-    cols = np.arange(width)
-    rows = np.arange(height)
-    x = cols * a + np.zeros(width) * b + c_center
-    y = np.zeros(height) * d + rows * e + f_center
-    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+def pixel_centers(gt: Sequence[float], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)``: float64 centres of the columns and of the rows of a ``width`` x ``height`` grid
+    (``GeoTransform.pixel_centers`` for a transform given as any six numbers)."""
+    return GeoTransform(*gt).pixel_centers(width, height)
 
 
 def coordinate_attrs(crs: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The affine geotransform of an IFD and its georeferencing status, as GDAL reads them.
 
-Pure functions over ``GeoTags``. Transforms are the six GDAL GeoTransform numbers
-``(c, a, b, f, d, e)``: ``x = c + a*col + b*row``, ``y = f + d*col + e*row`` at pixel *corners*.
+Pure functions over ``GeoTags``. Transforms are ``GeoTransform`` values: the six GDAL GeoTransform numbers
+``(c, a, b, f, d, e)``, ``x = c + a*col + b*row``, ``y = f + d*col + e*row`` at pixel *corners*, with the
+grid arithmetic (rescaling, half-pixel shifts, windows, pixel centres) as methods.
 
 GDAL's order of precedence (``GTiffDataset::LoadGeoreferencing``), reproduced here:
 
@@ -21,13 +22,126 @@ GCPs are not interpolated into a grid: an IFD with GCPs only gets status ``"none
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
 
 from ..tiff.tags import RasterType
 
 GeorefStatus = Literal["full", "transform-only", "crs-only", "none", "rotated"]
-GeoTransform = tuple[float, float, float, float, float, float]
+
+
+class GeoTransform(NamedTuple):
+    """GDAL's six GeoTransform numbers, in GDAL's order: ``x = c + a*col + b*row``, ``y = f + d*col + e*row``.
+
+    A tuple, so it equals, hashes, pickles and JSON-encodes exactly as the plain 6-tuples it replaces (``repr``
+    too, which error messages show); build one from any six numbers with ``GeoTransform(*numbers)``. The
+    methods hold the grid arithmetic every entry point needs (overview rescaling, the PixelIsPoint half-pixel
+    shift, windows), written once so that cube, VRT and multi-scale results agree to the last bit. Where
+    rasterio/GDAL have the same operation the result is the same: ``to_affine`` gives ``Affine.from_gdal``'s
+    coefficients, ``rescaled`` is ``GDALRescaleGeoTransform``, ``window_transform`` is
+    ``rasterio.windows.transform``.
+    """
+
+    c: float  # x of the top-left corner of pixel (0, 0)
+    a: float  # x step per column
+    b: float  # x step per row (rotation/shear)
+    f: float  # y of the top-left corner of pixel (0, 0)
+    d: float  # y step per column (rotation/shear)
+    e: float  # y step per row (negative for north-up images)
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
+
+    @property
+    def is_north_up(self) -> bool:
+        """True without rotation or shear terms (``b == d == 0``), GDAL's test: the axes may still point either
+        way. Only such grids have 1-D ``x``/``y`` coordinates and pixel windows of a bounding box."""
+        return self.b == 0.0 and self.d == 0.0
+
+    @property
+    def resolution(self) -> tuple[float, float]:
+        """``(x, y)`` pixel size of a north-up grid, both positive (rasterio's ``res``)."""
+        return abs(self.a), abs(self.e)
+
+    def to_affine(self) -> tuple[float, float, float, float, float, float]:
+        """The affine/rasterio order ``(a, b, c, d, e, f)`` (STAC ``proj:transform``, ``spatial:transform``)."""
+        return (self.a, self.b, self.c, self.d, self.e, self.f)
+
+    def rescaled(self, x_ratio: float, y_ratio: float) -> GeoTransform:
+        """The transform of the same extent with pixels ``x_ratio`` x ``y_ratio`` times as large (an overview of a
+        ``width / x_ratio`` x ``height / y_ratio`` image), as ``GDALRescaleGeoTransform`` gives overviews."""
+        c, a, b, f, d, e = self
+        return GeoTransform(c, a * x_ratio, b * y_ratio, f, d * x_ratio, e * y_ratio)
+
+    def point_registered(self) -> GeoTransform:
+        """The transform whose origin is the *centre* of pixel (0, 0): what a PixelIsPoint file stores for this
+        (corner) transform, and what the ``spatial:`` convention calls node registration."""
+        c, a, b, f, d, e = self
+        return GeoTransform(c + a * 0.5 + b * 0.5, a, b, f + d * 0.5 + e * 0.5, d, e)
+
+    def area_registered(self) -> GeoTransform:
+        """The corner transform of a PixelIsPoint transform (origin at the centre of pixel (0, 0)): the half-pixel
+        shift GDAL and rasterio apply when they read a PixelIsPoint file (``GTIFF_POINT_GEO_IGNORE=FALSE``)."""
+        c, a, b, f, d, e = self
+        return GeoTransform(c - (a * 0.5 + b * 0.5), a, b, f - (d * 0.5 + e * 0.5), d, e)
+
+    def window_transform(self, row_off: float, col_off: float) -> GeoTransform:
+        """The transform of a window whose top-left pixel is ``(row_off, col_off)`` of this grid."""
+        c, a, b, f, d, e = self
+        return GeoTransform(a * col_off + b * row_off + c, a, b, d * col_off + e * row_off + f, d, e)
+
+    def bounds(self, width: float, height: float) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the four corners of a ``width`` x ``height`` grid."""
+        c, a, b, f, d, e = self
+        xs = [c, c + a * width, c + b * height, c + a * width + b * height]
+        ys = [f, f + d * width, f + e * height, f + d * width + e * height]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    def pixel_bounds(self, bbox: Sequence[float]) -> tuple[float, float, float, float]:
+        """``(row_start, row_stop, col_start, col_stop)``: where ``bbox`` ``(minx, miny, maxx, maxy)`` lies in
+        this north-up grid, in fractional pixels, whichever way the axes point (``rasterio.windows.from_bounds``
+        as start/stop)."""
+        self._require_north_up("pixel windows")
+        c, a, _, f, _, e = self
+        minx, miny, maxx, maxy = bbox
+        xs = sorted(((minx - c) / a, (maxx - c) / a))
+        ys = sorted(((miny - f) / e, (maxy - f) / e))
+        return ys[0], ys[1], xs[0], xs[1]
+
+    def pixel_window(self, bbox: Sequence[float], eps: float = 1e-9) -> tuple[int, int, int, int]:
+        """``(row_start, row_stop, col_start, col_stop)``: the whole pixels that ``bbox`` touches, unclipped.
+
+        A bound within ``eps`` pixels of a pixel edge counts as on the edge, so that a bbox computed from the
+        grid itself (with rounding error) selects exactly the pixels it was computed from.
+        """
+        row0, row1, col0, col1 = self.pixel_bounds(bbox)
+        return math.floor(row0 + eps), math.ceil(row1 - eps), math.floor(col0 + eps), math.ceil(col1 - eps)
+
+    def pixel_centers(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)``: float64 centres of the columns and of the rows of a north-up ``width`` x ``height`` grid.
+
+        The same float64 operations in the same order as rioxarray (``affine * Affine.translation(0.5, 0.5)``
+        applied to ``arange(width)`` / ``arange(height)``), so the coordinates are bit-identical to
+        ``rioxarray.open_rasterio``'s, not just close.
+        """
+        c, a, b, f, d, e = (float(v) for v in self)
+        if b != 0.0 or d != 0.0:
+            raise ValueError(f"GeoTransform {self} has rotation/shear terms: no 1-D x/y coordinates exist")
+        c_center = a * 0.5 + b * 0.5 + c
+        f_center = d * 0.5 + e * 0.5 + f
+        cols = np.arange(width)
+        rows = np.arange(height)
+        x = cols * a + np.zeros(width) * b + c_center
+        y = np.zeros(height) * d + rows * e + f_center
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    def _require_north_up(self, what: str) -> None:
+        if not self.is_north_up:
+            raise ValueError(f"GeoTransform {self} has rotation/shear terms: no {what} exist")
 
 
 @dataclass(frozen=True)
@@ -40,7 +154,7 @@ class Georeferencing:
 
     @property
     def is_rotated(self) -> bool:
-        return self.transform is not None and (self.transform[2] != 0.0 or self.transform[4] != 0.0)
+        return self.transform is not None and not self.transform.is_north_up
 
 
 def pixel_is_point(geo: Any) -> bool:
@@ -69,10 +183,8 @@ def geotransform(geo: Any, *, point_geo_ignore: bool = False) -> GeoTransform | 
         gt = [m[3], m[0], m[1], m[7], m[4], m[5]]
     if gt is None:
         return None
-    if pixel_is_point(geo) and not point_geo_ignore:
-        gt[0] -= gt[1] * 0.5 + gt[2] * 0.5
-        gt[3] -= gt[4] * 0.5 + gt[5] * 0.5
-    return (gt[0], gt[1], gt[2], gt[3], gt[4], gt[5])
+    transform = GeoTransform(*gt)
+    return transform.area_registered() if pixel_is_point(geo) and not point_geo_ignore else transform
 
 
 def gcp_count(geo: Any) -> int:
@@ -88,11 +200,11 @@ def georeferencing(geo: Any) -> Georeferencing:
                           gcp_count=gcp_count(geo))
 
 
-def georef_status(transform: GeoTransform | None, has_crs: bool) -> GeorefStatus:
+def georef_status(transform: Sequence[float] | None, has_crs: bool) -> GeorefStatus:
     """``full`` (north-up transform + CRS), ``rotated`` (transform with rotation/shear terms, any CRS),
     ``transform-only``, ``crs-only`` or ``none``."""
     if transform is not None:
-        if transform[2] != 0.0 or transform[4] != 0.0:
+        if not GeoTransform(*transform).is_north_up:
             return "rotated"
         return "full" if has_crs else "transform-only"
     return "crs-only" if has_crs else "none"
@@ -104,20 +216,17 @@ def gcp_note(count: int) -> str:
             "coordinates are given. Warp the file onto a grid first (gdalwarp) to use it georeferenced")
 
 
-def to_affine(gt: GeoTransform) -> tuple[float, float, float, float, float, float]:
-    """GDAL ``(c, a, b, f, d, e)`` -> affine/rasterio order ``(a, b, c, d, e, f)``."""
-    c, a, b, f, d, e = gt
-    return (a, b, c, d, e, f)
+def to_affine(gt: Sequence[float]) -> tuple[float, float, float, float, float, float]:
+    """GDAL ``(c, a, b, f, d, e)`` -> affine/rasterio order ``(a, b, c, d, e, f)`` (``GeoTransform.to_affine``
+    for transforms given as plain sequences)."""
+    return GeoTransform(*gt).to_affine()
 
 
-def gdal_string(gt: GeoTransform) -> str:
+def gdal_string(gt: Sequence[float]) -> str:
     """The ``GeoTransform`` attribute exactly as rioxarray writes it (``str`` of each float)."""
     return " ".join(str(float(v)) for v in gt)
 
 
-def bounds(gt: GeoTransform, width: int, height: int) -> tuple[float, float, float, float]:
-    """``(xmin, ymin, xmax, ymax)`` of the four image corners."""
-    c, a, b, f, d, e = gt
-    xs = [c, c + a * width, c + b * height, c + a * width + b * height]
-    ys = [f, f + d * width, f + e * height, f + d * width + e * height]
-    return (min(xs), min(ys), max(xs), max(ys))
+def bounds(gt: Sequence[float], width: int, height: int) -> tuple[float, float, float, float]:
+    """``(xmin, ymin, xmax, ymax)`` of the four image corners (``GeoTransform.bounds`` for plain sequences)."""
+    return GeoTransform(*gt).bounds(width, height)

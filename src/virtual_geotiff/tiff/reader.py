@@ -2,7 +2,8 @@
 
 One read path for every file: ``tiff.chain`` walks the IFD chain (guarding against loops and absurd
 sizes), ``CachedRangeReader.fetch_regions`` fetches every out-of-line tag value in as few requests as
-possible (usually none beyond the first 32 KiB), and ``tiff.decode`` turns the entries into ``IfdInfo``.
+possible (usually none beyond the first prefetch, ``Limits.prefetch_bytes``), and ``tiff.decode`` turns the
+entries into ``IfdInfo``.
 Everything downstream (layout, codecs, georeferencing, attributes) works on ``IfdInfo``, so each step has
 one canonical input and tests can build ``IfdInfo`` values without a file.
 """
