@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .tiff.reader import IfdInfo
-from .tiff.tags import ExtraSample, Photometric
+from .tiff.tags import ExtraSample, Orientation, Photometric
 
 _PLAIN = {Photometric.MINISBLACK, Photometric.RGB}
 _NOTES = {
@@ -77,6 +77,6 @@ def colour_attributes(ifd: IfdInfo) -> dict[str, Any]:
                   if v in (ExtraSample.ASSOCALPHA, ExtraSample.UNASSALPHA)]
         if alphas:
             attrs["alpha_band"] = alphas[0]
-    if ifd.orientation not in (0, 1):
+    if ifd.orientation not in (0, Orientation.TOPLEFT):  # 0 (invalid) reads as top-left
         attrs["tiff_orientation"] = ifd.orientation  # stored as is, like GDAL and tifffile return it
     return attrs

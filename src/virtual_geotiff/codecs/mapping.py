@@ -26,7 +26,9 @@ from ..tiff.reader import IfdInfo, needs_libtiff
 from ..tiff.tags import (
     Compression,
     FieldType,
+    FillOrder,
     LercAddCompression,
+    Orientation,
     Photometric,
     PlanarConfig,
     Predictor,
@@ -65,9 +67,6 @@ _IMAGE_CODECS = {
     Compression.JPEG2000: "virtual_geotiff.jpeg2000",
     Compression.LERC: "virtual_geotiff.lerc",
 }
-
-#: FillOrder=2: bits within each byte are stored least-significant first.
-FILL_ORDER_LSB_FIRST = 2
 
 #: Our decompressors that can refuse a short chunk themselves (``exact``).
 _EXACT_CAPABLE = frozenset({"virtual_geotiff.lzw", "virtual_geotiff.packbits"})
@@ -245,7 +244,7 @@ def plan_codecs(ifd: IfdInfo, byteorder: str, layout: ChunkLayout, url: str) -> 
             and not bytes_to_bytes:  # nothing pads the decompressed chunk: a short one is corrupt
         decompress = [{"name": decompress[0]["name"], "configuration": {"exact": True}}]
     bytes_to_bytes += list(reversed(decompress))
-    if ifd.fill_order == FILL_ORDER_LSB_FIRST:
+    if ifd.fill_order == FillOrder.LSB2MSB:
         bytes_to_bytes.append({"name": "virtual_geotiff.bitorder"})  # decoded first: before decompression
     return CodecPlan(dtype=dtype, codecs=(*array_to_array, array_to_bytes, *bytes_to_bytes))
 
@@ -270,7 +269,7 @@ def check_supported(ifd: IfdInfo, url: str) -> None:
                           "(or ZSTD)")
         raise UnsupportedTiffError(f"Compression={enum_name(Compression, compression)} in {loc} is not "
                                    f"supported; {hint}")
-    if ifd.orientation not in (0, 1):
+    if ifd.orientation not in (0, Orientation.TOPLEFT):  # 0 (invalid) reads as top-left
         warnings.warn(StoredOrientationWarning(
             f"Orientation={ifd.orientation} in {loc}: the pixels are returned as stored, not flipped or rotated, "
             "exactly as GDAL/rasterio and tifffile return them; the array's `tiff_orientation` attribute says "

@@ -77,6 +77,26 @@ class Photometric(IntEnum):
     LINEAR_RAW = 34892
 
 
+class FillOrder(IntEnum):
+    """Bit order within a byte: ``LSB2MSB`` (rare: fax files) needs its bits reversed before decoding."""
+
+    MSB2LSB = 1
+    LSB2MSB = 2
+
+
+class Orientation(IntEnum):
+    """Where row 0 and column 0 of the stored image lie; values other than ``TOPLEFT`` are reported, not applied."""
+
+    TOPLEFT = 1
+    TOPRIGHT = 2
+    BOTRIGHT = 3
+    BOTLEFT = 4
+    LEFTTOP = 5
+    RIGHTTOP = 6
+    RIGHTBOT = 7
+    LEFTBOT = 8
+
+
 class ExtraSample(IntEnum):
     UNSPECIFIED = 0
     ASSOCALPHA = 1
