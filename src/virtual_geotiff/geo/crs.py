@@ -101,9 +101,9 @@ LAT_NAT, LON_NAT, K_NAT, FE, FN = 8801, 8802, 8805, 8806, 8807
 LAT_FO, LON_FO, SP1, SP2, E_FO, N_FO = 8821, 8822, 8823, 8824, 8826, 8827
 LAT_TS, LON_ORIGIN = 8832, 8833
 
-# The fall-back order between GeoKeys for each kind of parameter, as GDAL 3.12 (its libgeotiff) applies it to
-# every coordinate transformation: measured key by key against rasterio (the natural-origin key first, whatever
-# the method's own parameter is called).
+# The fall-back order between GeoKeys for each kind of parameter, as GDAL (its libgeotiff) applies it to every
+# coordinate transformation: checked key by key against rasterio (the natural-origin key first, whatever the
+# method's own parameter is called).
 _NAT_FIRST_LON = ("proj_nat_origin_long", "proj_false_origin_long", "proj_center_long")
 _NAT_FIRST_LAT = ("proj_nat_origin_lat", "proj_false_origin_lat", "proj_center_lat")
 _SCALE = ("proj_scale_at_nat_origin", "proj_scale_at_center")
