@@ -16,12 +16,12 @@ from virtualizarr.manifests import ManifestArray
 
 from ..codecs.mapping import CodecPlan
 from ..errors import TiffFormatError, UnsafeUrlError, where
-from ..geo import SUBFILE_MASK, SUBFILE_REDUCED, IfdGeoref, georeference, rescaled
+from ..geo import IfdGeoref, georeference, rescaled
 from ..limits import Limits
 from ..manifest import manifest_array
 from ..tiff.headers import read_header, resolve
 from ..tiff.reader import IfdInfo, TiffHeader
-from ..tiff.tags import Photometric
+from ..tiff.tags import Photometric, SubfileType
 from ..urls import resolve_relative
 from .attributes import ifd_attributes
 from .planned import plan_ifd
@@ -57,13 +57,13 @@ class Level:
 
 def is_mask(ifd: IfdInfo) -> bool:
     """A GDAL transparency mask: ``NewSubfileType`` bit 2 and ``Photometric=4``, one sample of 1 or 8 bits."""
-    return (bool(ifd.subfile_type & SUBFILE_MASK) and ifd.photometric == Photometric.MASK
+    return (bool(ifd.subfile_type & SubfileType.MASK) and ifd.photometric == Photometric.MASK
             and ifd.samples_per_pixel == 1 and ifd.bits_per_sample in (1, 8))
 
 
 def is_overview_of(ifd: IfdInfo, main: IfdInfo) -> bool:
     """A reduced-resolution image of ``main``, as GDAL accepts one: same bands and sample type, not larger."""
-    return (bool(ifd.subfile_type & SUBFILE_REDUCED) and not ifd.subfile_type & SUBFILE_MASK
+    return (bool(ifd.subfile_type & SubfileType.REDUCED_IMAGE) and not ifd.subfile_type & SubfileType.MASK
             and _same_samples(ifd, main) and ifd.width <= main.width and ifd.height <= main.height)
 
 
@@ -79,7 +79,7 @@ def has_internal_overviews(header: TiffHeader) -> bool:
 
 def _mask_for(ifd: IfdInfo, masks: list[IfdInfo], reduced: bool) -> IfdInfo | None:
     for mask in masks:
-        if bool(mask.subfile_type & SUBFILE_REDUCED) == reduced and (mask.width, mask.height) == (ifd.width,
+        if bool(mask.subfile_type & SubfileType.REDUCED_IMAGE) == reduced and (mask.width, mask.height) == (ifd.width,
                                                                                                   ifd.height):
             masks.remove(mask)
             return mask

@@ -114,11 +114,6 @@ def _crs_of(geo: Any, where: str) -> tuple[Any, str | None, Any, str | None]:
     return hit
 
 
-#: NewSubfileType bits under their former names, for ``multiscale`` (to import ``tiff.tags.SubfileType`` itself).
-SUBFILE_REDUCED = SubfileType.REDUCED_IMAGE
-SUBFILE_MASK = SubfileType.MASK
-
-
 def inherits_georeferencing(ifd: Any, main: Any) -> bool:
     """True for an overview or mask IFD without GeoTIFF tags of its own, next to a georeferenced main IFD:
     GDAL georeferences those from the main image (overviews rescaled to their size)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UnsupportedVrtError, VrtFormatError
+from ..geo.transform import GeoTransform
 
 #: GDAL data type names of ``VRTRasterBand/@dataType`` and their numpy dtypes.
 GDAL_DTYPES: dict[str, str] = {
@@ -103,7 +104,7 @@ class VrtDataset:
     height: int
     srs: str | None
     axis_mapping: tuple[int, ...] | None  # SRS/@dataAxisToSRSAxisMapping
-    geotransform: tuple[float, float, float, float, float, float] | None
+    geotransform: GeoTransform | None
     gcp_count: int
     bands: tuple[VrtBand, ...]
     metadata: dict[str, str] = field(default_factory=dict)
@@ -308,7 +309,7 @@ def parse_vrt(data: bytes, url: str) -> VrtDataset:
             raise VrtFormatError(f"GeoTransform of {url} is {gt_text.strip()!r}, expected six numbers") from exc
         if len(values) != 6 or not all(math.isfinite(v) for v in values):
             raise VrtFormatError(f"GeoTransform of {url} is {gt_text.strip()!r}, expected six finite numbers")
-        geotransform = values
+        geotransform = GeoTransform(*values)
     gcps = root.find("GCPList")
     gcp_count = len(gcps.findall("GCP")) if gcps is not None and geotransform is None else 0
     bands = tuple(_parse_band(url, node, i + 1) for i, node in enumerate(root.findall("VRTRasterBand")))

@@ -290,10 +290,7 @@ def vrt_georeference(vrt: VrtDataset) -> IfdGeoref:
                     f"SRS of {vrt.url} has dataAxisToSRSAxisMapping={','.join(map(str, vrt.axis_mapping))}: the "
                     "GeoTransform is not in the traditional GIS (x=east, y=north) axis order")
     transform = vrt.geotransform
-    point = None
-    if transform is not None and vrt.pixel_is_point:
-        c, a, b, f, d, e = transform
-        point = (c + a * 0.5 + b * 0.5, a, b, f + d * 0.5 + e * 0.5, d, e)
+    point = transform.point_registered() if transform is not None and vrt.pixel_is_point else None
     note = gcp_note(vrt.gcp_count) if vrt.gcp_count else None
     return IfdGeoref(crs=crs, crs_code=crs_code(crs) if crs is not None else None, vertical_crs=None,
                      transform=transform, point_transform=point, pixel_is_point=vrt.pixel_is_point, gcp_count=0,
