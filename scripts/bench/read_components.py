@@ -46,7 +46,8 @@ def main() -> None:
     from zarr.core.buffer import default_buffer_prototype
 
     from virtual_geotiff import VirtualTIFF
-    from virtual_geotiff.codecs.pipeline import _manifest_get_many
+    from virtual_geotiff._upstream import manifest_group
+    from virtual_geotiff.fastread.pipeline import _manifest_get_many
     from virtual_geotiff.icechunk import create_repository, open_repository, publish
 
     path = Path(args.root) / "small_tiles.tif"
@@ -54,7 +55,7 @@ def main() -> None:
     reg = ObjectStoreRegistry({"file://": LocalStore()})
     proto = default_buffer_prototype()
     manifest_store = VirtualTIFF(ifd=0)(url, reg)
-    grid = manifest_store._group.arrays["0"].manifest.shape_chunk_grid
+    grid = manifest_group(manifest_store).arrays["0"].manifest.shape_chunk_grid
     index = [f"{i}/{j}" for i in range(grid[0]) for j in range(grid[1])]
     mkeys = [f"0/c/{k}" for k in index]
     ikeys = [f"data/c/{k}" for k in index]

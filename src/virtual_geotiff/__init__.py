@@ -1,7 +1,6 @@
 """virtual-geotiff: TIFF, GeoTIFF and COG archives as virtual Zarr v3 stores (a VirtualiZarr parser)."""
 
 from ._version import __version__
-from .codecs.fastzlib import use_default_decoders, use_fast_decoders
 from .errors import (
     FailedSourcesError,
     IncompatibleSourcesError,
@@ -15,6 +14,7 @@ from .errors import (
     VirtualGeoTiffError,
     VrtFormatError,
 )
+from .fastread import use_default_decoders, use_fast_decoders
 from .geo import GeoreferencingWarning
 from .geo.attrs import ScaleOffsetWarning
 from .limits import Limits

@@ -33,6 +33,7 @@ from typing import Any
 import xarray as xr
 from virtualizarr.manifests import ManifestArray, ManifestGroup, ManifestStore
 
+from ._upstream import manifest_group
 from .geo.attrs import SPATIAL_CONVENTION
 
 #: Only URLs under this scheme are computed by a parser; anything else is a source file.
@@ -100,7 +101,7 @@ class GeoManifestStore(ManifestStore):
                            decode_times: bool | None = None) -> xr.Dataset:
         names = loadable_variables
         if names is None:
-            node = self._group[group] if group else self._group
+            node = manifest_group(self)[group] if group else manifest_group(self)
             names = loadable_by_default(node) if isinstance(node, ManifestGroup) else None
         vds = super().to_virtual_dataset(group=group, loadable_variables=names, decode_times=decode_times)
         if loadable_variables is None:
@@ -113,7 +114,7 @@ class GeoManifestStore(ManifestStore):
         if loadable_variables is not None:
             return super().to_virtual_datatree(group=group, loadable_variables=loadable_variables,
                                                decode_times=decode_times)
-        node = self._group[group] if group else self._group
+        node = manifest_group(self)[group] if group else manifest_group(self)
         if not isinstance(node, ManifestGroup):
             return super().to_virtual_datatree(group=group, decode_times=decode_times)
         # VirtualiZarr applies one name list to every node; a name absent from a node is skipped there

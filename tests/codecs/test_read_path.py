@@ -12,8 +12,9 @@ import zarr
 
 from tests.support.helpers import make_registry
 from virtual_geotiff import VirtualTIFF
-from virtual_geotiff.codecs.fastzlib import QUALNAME, LibdeflateZlib, use_default_decoders, use_fast_decoders
 from virtual_geotiff.codecs.predictor import _cumsum
+from virtual_geotiff.fastread import use_default_decoders, use_fast_decoders
+from virtual_geotiff.fastread.zlib import QUALNAME, LibdeflateZlib
 
 
 def _open(path):

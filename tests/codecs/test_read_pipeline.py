@@ -17,9 +17,9 @@ import zarr
 from tests.parser.test_conformance import CASES, SPARSE, _tiles
 from tests.support.helpers import TILE, expected_array, file_url, make_registry, sample_data, write_case
 from virtual_geotiff import VirtualTIFF, use_default_decoders, use_fast_decoders
-from virtual_geotiff.codecs import pipeline
-from virtual_geotiff.codecs.fused import fused_decoder
-from virtual_geotiff.codecs.pipeline import GroupedReadPipeline
+from virtual_geotiff.fastread import pipeline
+from virtual_geotiff.fastread.fused import fused_decoder
+from virtual_geotiff.fastread.pipeline import GroupedReadPipeline
 
 
 @pytest.fixture

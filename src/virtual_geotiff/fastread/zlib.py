@@ -1,9 +1,10 @@
-"""A faster decoder for the standard ``numcodecs.zlib`` codec name (TIFF Deflate tiles), opt-in.
+"""``LibdeflateZlib``: zarr's ``numcodecs.zlib`` codec decoded by libdeflate (TIFF Deflate chunks), opt-in.
 
 Why: TIFF Deflate chunks are zlib streams, so arrays keep the portable name ``numcodecs.zlib`` that
-zarr-python, zarrs and zarrita.js all decode. zarr-python decodes it with Python's ``zlib``; libdeflate
-(shipped in imagecodecs) decodes the same streams about twice as fast when it is told the output size,
-which for a chunk is known: the decoded chunk is at most ``prod(shape) * itemsize`` bytes.
+zarr-python, zarrs and zarrita.js all decode. zarr-python decodes it with Python's ``zlib``, which grows its
+output as it goes; libdeflate (shipped in imagecodecs) decodes the same streams in one call into a buffer of
+the right size, which for a chunk is known: the decoded chunk is at most ``prod(shape) * itemsize`` bytes.
+The gain is measured in docs/performance.md.
 
 Same bytes, same name: ``LibdeflateZlib`` *is* zarr's ``numcodecs.zlib`` codec (a subclass with the same
 ``to_dict``), so metadata written through it is unchanged. zarr selects one implementation per codec name
@@ -20,16 +21,20 @@ import asyncio
 import zlib
 from typing import TYPE_CHECKING
 
+import zarr
 from zarr.codecs.numcodecs import Zlib
+from zarr.registry import register_codec
 
-from ._base import chunk_nbytes
+from ..codecs._base import chunk_nbytes
 
 if TYPE_CHECKING:
     from zarr.core.array_spec import ArraySpec
     from zarr.core.buffer import Buffer
 
 #: The config value that selects this implementation for ``numcodecs.zlib``.
-QUALNAME = "virtual_geotiff.codecs.fastzlib.LibdeflateZlib"
+QUALNAME = "virtual_geotiff.fastread.zlib.LibdeflateZlib"
+#: zarr's own implementation (what ``set_zlib_decoder(ZARR_ZLIB)`` restores).
+ZARR_ZLIB = "zarr.codecs.numcodecs.Zlib"
 
 
 class LibdeflateZlib(Zlib):
@@ -49,39 +54,9 @@ class LibdeflateZlib(Zlib):
         return await asyncio.to_thread(self._decode_sync, chunk_data, chunk_spec)
 
 
-#: zarr's own implementation (what ``set_zlib_decoder(ZARR_ZLIB)`` restores).
-ZARR_ZLIB = "zarr.codecs.numcodecs.Zlib"
-
-
 def set_zlib_decoder(qualname: str) -> None:
     """Select the implementation zarr uses for ``numcodecs.zlib`` in this process."""
-    import zarr
-    from zarr.registry import register_codec
-
     register_codec("numcodecs.zlib", LibdeflateZlib, qualname=QUALNAME)
     codecs = dict(zarr.config.get("codecs"))
     codecs["numcodecs.zlib"] = qualname
     zarr.config.set({"codecs": codecs})
-
-
-def use_fast_decoders(*, pipeline: bool = True) -> None:
-    """Make zarr read faster in this process (zarr config changes; decoded arrays are byte-identical).
-
-    Decodes ``numcodecs.zlib`` chunks with libdeflate and, unless ``pipeline=False``, reads arrays through
-    ``virtual_geotiff.codecs.pipeline.GroupedReadPipeline`` (chunks fetched and decoded in groups, one
-    thread hop per group, Deflate + predictor in one pass). Both apply to arrays opened afterwards;
-    ``use_default_decoders()`` restores zarr's own.
-    """
-    set_zlib_decoder(QUALNAME)
-    if pipeline:
-        from .pipeline import use_fast_pipeline
-
-        use_fast_pipeline()
-
-
-def use_default_decoders() -> None:
-    """Undo ``use_fast_decoders``: zarr's own ``numcodecs.zlib`` and ``BatchedCodecPipeline``."""
-    from .pipeline import ZARR_PIPELINE, set_codec_pipeline
-
-    set_zlib_decoder(ZARR_ZLIB)
-    set_codec_pipeline(ZARR_PIPELINE)

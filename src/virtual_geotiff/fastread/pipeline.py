@@ -1,22 +1,24 @@
-"""A zarr codec pipeline that reads many small chunks with less per-chunk overhead (opt-in).
+"""``GroupedReadPipeline``: a zarr codec pipeline that reads many small chunks with less per-chunk overhead
+(opt-in).
 
-Why: zarr's ``BatchedCodecPipeline`` (3.1 to 3.4) reads each chunk as its own chain of asyncio tasks: one store
-``get``, then one ``concurrent_map`` and one thread hop *per codec* (Deflate in a thread, predictor in a
-thread), then the copy into the output on the event loop. For a 10980 x 10980 COG with 256-px tiles that
-is 1849 chunks and ~1 ms of Python and thread hand-off per chunk on a 2-core machine, about as much as
-decoding the chunk itself. This pipeline reads the same chunks with the same codecs, differently grouped:
+Why: zarr's ``BatchedCodecPipeline`` reads each chunk as its own chain of asyncio tasks: one store ``get``,
+then one ``concurrent_map`` and one thread hop *per codec* (Deflate in a thread, predictor in a thread), then
+the copy into the output on the event loop. For a COG of many small tiles that hand-off costs about as much
+as decoding the chunks (docs/performance.md). This pipeline reads the same chunks with the same codecs,
+differently grouped:
 
 - chunks are read in groups: one batched fetch per group where the store offers one (Icechunk's
   ``get_partial_values``; for VirtualiZarr's ``ManifestStore``, whose ``get_partial_values`` is not
   implemented, the chunks' byte ranges go to the object store's ``get_ranges_async``, one call per
   file), per-key ``get`` otherwise;
-- each group is decoded in **one** worker-thread call that runs every codec's synchronous ``_decode_sync``
+- each group is decoded in **one** worker-thread call that runs every codec's synchronous decode step
   and writes the chunk into the output array, so a group costs one thread hop instead of two per chunk.
 
-Nothing else changes: the codecs, their order and their output are zarr's (the same ``_decode_sync`` the
+Nothing else changes: the codecs, their order and their output are zarr's (the same synchronous decode the
 codecs run under zarr's own pipeline), so decoded arrays are byte-identical. Arrays whose codecs cannot
-decode synchronously (sharding, numcodecs wrappers without ``_decode_sync``) and all writes go through
-zarr's ``BatchedCodecPipeline`` unchanged.
+decode synchronously (sharding, numcodecs wrappers without one) and all writes go through zarr's
+``BatchedCodecPipeline`` unchanged. The private zarr and VirtualiZarr APIs this needs are reached through
+``virtual_geotiff._upstream``.
 
 Selected process-wide by zarr's ``codec_pipeline.path`` config when an array is opened
 (``use_fast_pipeline()`` or ``virtual_geotiff.use_fast_decoders()``); never at import.
@@ -29,12 +31,26 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
+import zarr
+from virtualizarr.manifests import ManifestArray
 from zarr.core.codec_pipeline import BatchedCodecPipeline, fill_value_or_default
 from zarr.core.config import config
+from zarr.registry import register_pipeline
 
+from .._upstream import (
+    SyncDecode,
+    chunk_index,
+    decodes_synchronously,
+    deepest_node,
+    has_manifest_internals,
+    manifest_group,
+    path_in_store,
+    store_registry,
+    sync_decode_chain,
+)
+from ..codecs._base import chunk_nbytes
 from .fused import FusedDecoder, fused_decoder
 
 if TYPE_CHECKING:
@@ -44,7 +60,7 @@ if TYPE_CHECKING:
     from zarr.core.indexing import SelectorTuple
 
 #: The config value that selects this pipeline (``zarr.config.set({"codec_pipeline.path": QUALNAME})``).
-QUALNAME = "virtual_geotiff.codecs.pipeline.GroupedReadPipeline"
+QUALNAME = "virtual_geotiff.fastread.pipeline.GroupedReadPipeline"
 #: zarr's own pipeline (what ``set_codec_pipeline(ZARR_PIPELINE)`` restores).
 ZARR_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 #: At most this many chunks per group (one batched fetch, one thread hop) ...
@@ -64,7 +80,7 @@ class GroupedReadPipeline(BatchedCodecPipeline):
     @property
     def _fusable(self) -> bool:
         codecs = (*self.array_array_codecs, self.array_bytes_codec, *self.bytes_bytes_codecs)
-        return not self.supports_partial_decode and all(hasattr(c, "_decode_sync") for c in codecs)
+        return not self.supports_partial_decode and all(decodes_synchronously(c) for c in codecs)
 
     async def read(self, batch_info: Iterable[_ReadItem], out: NDBuffer, drop_axes: tuple[int, ...] = ()) -> None:
         if not self._fusable:
@@ -88,7 +104,7 @@ class GroupedReadPipeline(BatchedCodecPipeline):
     def _decode_group(self, group: Sequence[_ReadItem], chunks: Sequence[Buffer | None], out: NDBuffer,
                       drop_axes: tuple[int, ...]) -> None:
         """Decode every chunk of ``group`` through the whole codec chain and place it in ``out``."""
-        chain: list[tuple[Any, ArraySpec]] = []
+        chain: list[tuple[SyncDecode, ArraySpec]] = []
         fused: FusedDecoder | None = None
         scratch = np.empty(0, np.uint8)
         chain_spec: ArraySpec | None = None
@@ -98,9 +114,7 @@ class GroupedReadPipeline(BatchedCodecPipeline):
                 continue
             if spec != chain_spec:
                 chain_spec = spec
-                aa, (ab, ab_specs), bb = self._codecs_with_resolved_metadata_batched([spec])
-                chain = ([(codec, specs[0]) for codec, specs in bb[::-1]] + [(ab, ab_specs[0])]
-                         + [(codec, specs[0]) for codec, specs in aa[::-1]])
+                chain = sync_decode_chain(self, spec)
                 found = fused_decoder(self.array_array_codecs, self.array_bytes_codec, self.bytes_bytes_codecs,
                                       spec)
                 fused = None if found is None else found[0]
@@ -109,8 +123,8 @@ class GroupedReadPipeline(BatchedCodecPipeline):
             decoded: Any = None if fused is None else fused(data, scratch)
             if decoded is None:
                 decoded = data
-                for codec, codec_spec in chain:
-                    decoded = codec._decode_sync(decoded, codec_spec)
+                for decode, codec_spec in chain:
+                    decoded = decode(decoded, codec_spec)
             part = decoded[chunk_selection]
             if drop_axes:
                 part = part.squeeze(axis=drop_axes)
@@ -126,7 +140,7 @@ def group_size(n: int, chunk_bytes: int = 0) -> int:
 
 def _chunk_bytes(spec: ArraySpec) -> int:
     try:
-        return math.prod(spec.shape) * spec.dtype.to_native_dtype().itemsize
+        return chunk_nbytes(spec)
     except Exception:  # a data type without a fixed item size: group by count only
         return 0
 
@@ -158,20 +172,11 @@ def _batched_getter(store: Any) -> Any:
     if cls.__module__.startswith("icechunk") and hasattr(store, "get_partial_values"):
         return _icechunk_get_many
     manifest_store = any(c.__module__.startswith("virtualizarr") and c.__name__ == "ManifestStore" for c in cls.__mro__)
-    if manifest_store and _manifest_internals(store):  # also the parsers' GeoManifestStore (get not overridden)
+    # also the parsers' GeoManifestStore (get not overridden); without the internals ``_manifest_get_many``
+    # mirrors, chunks are fetched through ``ManifestStore.get``, one call each, as zarr does
+    if manifest_store and has_manifest_internals(store):
         return _manifest_get_many
     return None
-
-
-def _manifest_internals(store: Any) -> bool:
-    """Whether this VirtualiZarr still has the internals ``_manifest_get_many`` mirrors (checked for 2.5.x;
-    without them chunks are fetched through ``ManifestStore.get``, one call each, as zarr does)."""
-    try:
-        from virtualizarr.manifests.store import _get_deepest_group_or_array  # noqa: F401
-        from virtualizarr.manifests.utils import parse_manifest_index  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(store, "_group") and hasattr(store, "_registry")
 
 
 async def _icechunk_get_many(store: Any, paths: list[str], prototype: BufferPrototype) -> list[Buffer | None]:
@@ -185,30 +190,28 @@ async def _icechunk_get_many(store: Any, paths: list[str], prototype: BufferProt
 async def _manifest_get_many(store: Any, paths: list[str], prototype: BufferPrototype) -> list[Buffer | None]:
     """What ``ManifestStore.get`` returns for each chunk key, fetched with one ``get_ranges_async`` per file.
 
-    Mirrors VirtualiZarr's ``ManifestStore.get`` (2.5 to 2.8) (manifest lookup, registry resolution, the
-    store-prefix rule) for plain chunk keys; anything else (metadata keys) goes through ``get`` itself.
+    Mirrors VirtualiZarr's ``ManifestStore.get`` (manifest lookup, registry resolution, the store-prefix rule)
+    for plain chunk keys; anything else (metadata keys) goes through ``get`` itself.
     """
-    from virtualizarr.manifests.store import ManifestArray, _get_deepest_group_or_array
-    from virtualizarr.manifests.utils import parse_manifest_index
-
+    group, registry = manifest_group(store), store_registry(store)
     results: list[Buffer | None] = [None] * len(paths)
     requests: dict[tuple[int, str], tuple[Any, list[int], list[int], list[int]]] = {}
     fallback: list[int] = []
     for i, key in enumerate(paths):
-        node, suffix = _get_deepest_group_or_array(store._group, key)
+        node, suffix = deepest_node(group, key)
         if not isinstance(node, ManifestArray) or suffix.endswith(".json") or "/" not in key:
             fallback.append(i)
             continue
         separator = getattr(node.metadata.chunk_key_encoding, "separator", ".")
-        entry = node.manifest.get_entry(parse_manifest_index(key, separator, expand_pattern=True))
+        entry = node.manifest.get_entry(chunk_index(key, separator))
         if entry is None:
             continue
         url, offset, length = entry["path"], int(entry["offset"]), int(entry["length"])
-        obj_store, _ = store._registry.resolve(url)
+        obj_store, _ = registry.resolve(url)
         if not obj_store:
             raise ValueError(f"Could not find a store to use for {url} in the store registry")
-        path_in_store = _path_in_store(obj_store, url)
-        slot = requests.setdefault((id(obj_store), path_in_store), (obj_store, [], [], []))
+        key_in_store = path_in_store(obj_store, url)
+        slot = requests.setdefault((id(obj_store), key_in_store), (obj_store, [], [], []))
         slot[1].append(i)
         slot[2].append(offset)
         slot[3].append(offset + length)
@@ -232,26 +235,11 @@ async def _manifest_get_many(store: Any, paths: list[str], prototype: BufferProt
     return results
 
 
-def _path_in_store(obj_store: Any, url: str) -> str:
-    """The object key ``ManifestStore.get`` reads for ``url`` from ``obj_store`` (its prefix rule, verbatim)."""
-    path = urlparse(url).path
-    if getattr(obj_store, "prefix", None):
-        prefix = str(obj_store.prefix).lstrip("/")
-    elif hasattr(obj_store, "url"):
-        prefix = urlparse(obj_store.url).path.lstrip("/")
-    else:
-        prefix = ""
-    return path.lstrip("/").removeprefix(prefix).lstrip("/")
-
-
 # -- selecting the pipeline ---------------------------------------------------------------------------
 
 
 def set_codec_pipeline(qualname: str) -> None:
     """Select the codec pipeline zarr uses for arrays opened from now on in this process."""
-    import zarr
-    from zarr.registry import register_pipeline
-
     register_pipeline(GroupedReadPipeline)
     zarr.config.set({"codec_pipeline.path": qualname})
 

@@ -1,4 +1,4 @@
-"""One-pass decoders for common TIFF codec chains, used by ``pipeline.GroupedReadPipeline``.
+"""One-pass decoders for common TIFF codec chains, used by ``GroupedReadPipeline`` (``pipeline.py``).
 
 Why: the Sentinel-2 style chain ``numcodecs.zlib`` -> ``bytes`` -> ``virtual_geotiff.horizontal_predictor``
 decoded codec by codec allocates three chunk-sized buffers (libdeflate's output, the predictor's cumulative
@@ -18,6 +18,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from zarr.codecs.bytes import BytesCodec
+from zarr.core.buffer import cpu
+
+from ..codecs.predictor import HorizontalPredictorCodec
+from .zlib import LibdeflateZlib
 
 if TYPE_CHECKING:
     from zarr.core.array_spec import ArraySpec
@@ -34,12 +39,6 @@ def fused_decoder(array_array: tuple[Any, ...], array_bytes: Any, bytes_bytes: t
     Taken only for: libdeflate-decoded ``numcodecs.zlib``, then ``bytes`` in the machine's byte order,
     then optionally one ``HorizontalPredictorCodec`` of 1/2/4/8-byte samples.
     """
-    from zarr.codecs.bytes import BytesCodec
-    from zarr.core.buffer import cpu
-
-    from .fastzlib import LibdeflateZlib
-    from .predictor import HorizontalPredictorCodec
-
     if len(bytes_bytes) != 1 or type(bytes_bytes[0]) is not LibdeflateZlib:
         return None
     if spec.prototype.nd_buffer is not cpu.NDBuffer:  # the scratch buffer and libdeflate live in host memory
