@@ -30,6 +30,7 @@ from rasterio.transform import from_origin
 from zarr.core.metadata.v3 import RectilinearChunksDisabledError
 
 from virtual_geotiff import VirtualTIFF
+from virtual_geotiff._upstream import manifest_group
 
 icechunk = pytest.importorskip("icechunk")
 
@@ -57,7 +58,7 @@ def parsed(path: Path):
     """The parser's virtual array for IFD 0 (what ``VirtualTIFF`` publishes today)."""
     registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
     store = VirtualTIFF(ifd=0)(url="file://" + str(path), registry=registry)
-    return store._group.arrays["0"]
+    return manifest_group(store).arrays["0"]
 
 
 def references(marr) -> tuple[list[str], np.ndarray, np.ndarray]:
