@@ -119,6 +119,7 @@ def icechunk_alone(dataset: Any, sources: Any, root: str, registry: Any) -> tupl
     from virtualizarr.manifests import ManifestArray
 
     from virtual_geotiff.icechunk import create_repository
+    from virtual_geotiff.manifest import references
 
     repo = create_repository(ic.local_filesystem_storage(root), sources, registry=registry)
     session = repo.writable_session("main")
@@ -127,13 +128,13 @@ def icechunk_alone(dataset: Any, sources: Any, root: str, registry: Any) -> tupl
     for name, var in dataset.variables.items():
         if not isinstance(var.data, ManifestArray):
             continue
-        manifest = var.data.manifest
-        if not (manifest._paths != "").any():
+        refs = references(var.data.manifest)
+        if not refs.referenced.any():
             continue
         group.create_array(str(name), shape=var.shape, chunks=var.data.metadata.chunks, dtype=var.dtype)
-        work.append((str(name), manifest._paths.shape, manifest._paths.ravel().tolist(),
-                     np.ascontiguousarray(manifest._offsets.ravel(), dtype=np.uint64),
-                     np.ascontiguousarray(manifest._lengths.ravel(), dtype=np.uint64)))
+        work.append((str(name), refs.paths.shape, refs.paths.ravel().tolist(),
+                     np.ascontiguousarray(refs.offsets.ravel(), dtype=np.uint64),
+                     np.ascontiguousarray(refs.lengths.ravel(), dtype=np.uint64)))
     start = time.perf_counter()
     for name, grid, locations, offsets, lengths in work:
         session.store.set_virtual_refs_arr(name, grid, locations, offsets, lengths, validate_containers=False)

@@ -385,6 +385,8 @@ def rss_child(root: Path, n: int) -> None:
     import numpy as np
     from virtualizarr.manifests import ManifestArray
 
+    from virtual_geotiff.manifest import references
+
     info = json.loads((root / "archive.json").read_text())
     urls = [(root / p).as_uri() for p in info["stack"][:n]]
     reg = local_registry()
@@ -397,7 +399,7 @@ def rss_child(root: Path, n: int) -> None:
     for v in cube.dataset.variables.values():
         if isinstance(v.data, ManifestArray):
             m = v.data.manifest
-            lengths = np.strings.str_len(m._paths)
+            lengths = np.strings.str_len(references(m).paths)
             # StringDType: 16 bytes per element, plus an arena copy of every string longer than 15 bytes
             manifest += m.nbytes + int(lengths[lengths > 15].sum())
     peak = _peak_rss() / 2**20

@@ -40,11 +40,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import STALE_HINT, TiffFormatError, UnsupportedTiffError
+from ..tiff.tags import FieldType, Tag
 from ._base import TiffArrayBytesDecoder
 
 #: What to tell a user who lacks the extra.
 INSTALL_HINT = "pip install 'virtual-geotiff[libtiff]'"
-_LONG, _SHORT = 4, 3
+_LONG, _SHORT = FieldType.LONG, FieldType.SHORT
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,8 @@ class LibtiffCodec(TiffArrayBytesDecoder):
 
 
 #: Old-style JPEG tags whose values are offsets into ``blob`` (JPEGInterchangeFormat, Q/DC/AC tables).
-_BLOB_OFFSET_TAGS = (513, 519, 520, 521)
-_JIF_LENGTH = 514
+_BLOB_OFFSET_TAGS = (Tag.JPEG_INTERCHANGE_FORMAT, Tag.JPEG_Q_TABLES, Tag.JPEG_DC_TABLES, Tag.JPEG_AC_TABLES)
+_JIF_LENGTH = Tag.JPEG_INTERCHANGE_FORMAT_LENGTH
 
 
 def one_strip_tiff(byteorder: str, tags: tuple, width: int, rows: int, samples: int, bits: int,
@@ -139,17 +140,17 @@ def one_strip_tiff(byteorder: str, tags: tuple, width: int, rows: int, samples: 
         entries[tag] = (typ, len(values), struct.pack(f"{byteorder}{len(values)}{'I' if typ == _LONG else 'H'}",
                                                       *values))
 
-    put(256, _LONG, (width,))
-    put(257, _LONG, (rows,))
-    put(258, _SHORT, (bits,) * samples)
-    put(277, _SHORT, (samples,))
-    put(278, _LONG, (rows,))
-    put(279, _LONG, (len(chunk),))
-    put(284, _SHORT, (1,))
-    put(339, _SHORT, (sample_format,) * samples)
+    put(Tag.IMAGE_WIDTH, _LONG, (width,))
+    put(Tag.IMAGE_LENGTH, _LONG, (rows,))
+    put(Tag.BITS_PER_SAMPLE, _SHORT, (bits,) * samples)
+    put(Tag.SAMPLES_PER_PIXEL, _SHORT, (samples,))
+    put(Tag.ROWS_PER_STRIP, _LONG, (rows,))
+    put(Tag.STRIP_BYTE_COUNTS, _LONG, (len(chunk),))
+    put(Tag.PLANAR_CONFIGURATION, _SHORT, (1,))
+    put(Tag.SAMPLE_FORMAT, _SHORT, (sample_format,) * samples)
     if samples == 1:
-        entries.pop(338, None)  # one plane of a separate-planes image: no extra samples
-    put(273, _LONG, (0,))  # patched below, once the data offset is known
+        entries.pop(Tag.EXTRA_SAMPLES, None)  # one plane of a separate-planes image: no extra samples
+    put(Tag.STRIP_OFFSETS, _LONG, (0,))  # patched below, once the data offset is known
     count = len(entries)
     table_end = 8 + 2 + 12 * count + 4
     values = bytearray()
@@ -178,7 +179,7 @@ def one_strip_tiff(byteorder: str, tags: tuple, width: int, rows: int, samples: 
     out = bytearray(b"II*\0" if byteorder == "<" else b"MM\0*")
     out += struct.pack(byteorder + "IH", 8, count)
     for tag, typ, n, field in fields:
-        if tag == 273:
+        if tag == Tag.STRIP_OFFSETS:
             field = struct.pack(byteorder + "I", data_at)
         out += struct.pack(byteorder + "HHI", tag, typ, n) + field
     out += struct.pack(byteorder + "I", 0) + values + (blob or b"") + chunk
