@@ -3,12 +3,12 @@
 Real archives store one file per band, tile and date, at several resolutions and often in several map
 projections (UTM zones). This builder turns such files into groups of variables named after the bands:
 
-- every file is scanned once, with the cube builder's own scan (``cube._scan``: same header reads, same
-  executors, same per-file failures);
+- every file is scanned once, with the cube builder's own scan (``cube.scan.scan_sources``: same header
+  reads, same executors, same per-file failures);
 - files are grouped by CRS, then by resolution: ``EPSG_32631/10m``, ``EPSG_32631/20m``, ``EPSG_32632/10m``.
   Nothing is resampled or reprojected; a band whose files fall into two groups is an error naming them;
 - inside a group every band is placed on the group's one grid (the bounding grid of all its files) and the
-  group's one ``time`` axis (the union of its files' times), with the cube builder's ``_assemble``; so the
+  group's one ``time`` axis (the union of its files' times), with the cube builder's ``assemble_variable``; so the
   bands of a group share ``x``/``y``/``time`` and a band missing a date reads as its fill value there;
 - per-item properties that agree within each time step (cloud cover, platform) become coordinates along
   ``time``.
@@ -36,9 +36,14 @@ from typing import Any
 import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 
-from .cube import OnError, SourceEntry, VirtualCube, _as_coordinate, _assemble, _positions, _scan
+from .cube import OnError, SourceEntry, VirtualCube
+from .cube.arguments import check_on_error
+from .cube.assemble import assemble_variable
+from .cube.grid import place_on_grid
+from .cube.scan import scan_sources, split_failures
+from .cube.stack import as_coordinate
 from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
-from .headers import DEFAULT_CONCURRENCY, FailedSource, Progress, check_concurrency
+from .headers import DEFAULT_CONCURRENCY, Progress, check_concurrency
 from .limits import Limits
 from .manifest import normalize_url, references
 from .sources import SourceStamp
@@ -131,8 +136,7 @@ def open_virtual_bands(
     concurrency, progress, executor, batch_size, limits
         As for ``open_virtual_cube``.
     """
-    if on_error not in ("raise", "skip"):
-        raise InvalidArgumentError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    check_on_error(on_error)
     check_concurrency(concurrency)
     limits = limits or Limits()
     files = [_normalized(f) for f in files]
@@ -142,12 +146,9 @@ def open_virtual_bands(
     _check_unique(files, report)
 
     urls = list(dict.fromkeys(f.url for f in files))
-    results = _scan(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
-    by_url: dict[str, SourceEntry] = {}
-    failures = {url: r for url, r in zip(urls, results) if isinstance(r, FailedSource)}
-    for url, result in zip(urls, results):
-        if not isinstance(result, FailedSource):
-            by_url[url] = result
+    results = scan_sources(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
+    keep, failures = split_failures(results)
+    by_url: dict[str, SourceEntry] = {urls[i]: results[i] for i in keep}  # type: ignore[misc]
     for f in files:
         if f.url in failures:
             report.fail(f.item, f"{f.band}: {failures[f.url].reason}", failures[f.url].error)
@@ -355,11 +356,11 @@ def _find_duplicates(files: list[BandFile], by_url: Mapping[str, SourceEntry], r
     """Two items putting a file of the same band at the same grid position and time: the later is reported."""
     entries = [by_url[f.url] for f in files]
     try:
-        _, positions = _positions(entries)
+        _, positions = place_on_grid(entries)
     except IncompatibleSourcesError:
         return  # off-grid files are reported when the group is assembled
     seen: dict[tuple[Any, ...], BandFile] = {}
-    times = _as_coordinate([f.time for f in files])
+    times = as_coordinate([f.time for f in files])
     for f, pos, t in zip(files, positions, times):
         other = seen.setdefault((f.band, t, pos, by_url[f.url].layout.shape[-2:]), f)
         if other is not f and other.item != f.item:
@@ -376,13 +377,13 @@ def _build_group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> An
     import xarray as xr
 
     entries = [by_url[f.url] for f in files]
-    grid, _ = _positions(entries)
-    stack = np.unique(_as_coordinate([f.time for f in files]))
+    grid, _ = place_on_grid(entries)
+    stack = np.unique(as_coordinate([f.time for f in files]))
     parts = []
     for band in dict.fromkeys(f.band for f in files):
         mine = [f for f in files if f.band == band]
-        ds, _ = _assemble([by_url[f.url] for f in mine], [f.time for f in mine], "time", stitch=True, bands=None,
-                          bbox=None, name=band, grid=grid, stack=stack)
+        ds, _ = assemble_variable([by_url[f.url] for f in mine], [f.time for f in mine], "time", stitch=True,
+                                  bands=None, bbox=None, name=band, grid=grid, stack=stack)
         parts.append(ds)
     merged = xr.merge(parts, compat="override", join="exact", combine_attrs="drop_conflicts")
     for name, values in _time_properties(files, stack).items():
@@ -396,7 +397,7 @@ def _time_properties(files: list[BandFile], stack: np.ndarray) -> dict[str, np.n
     if not items:
         return {}
     firsts = list(items.values())
-    index = np.searchsorted(stack, _as_coordinate([f.time for f in firsts])).tolist()
+    index = np.searchsorted(stack, as_coordinate([f.time for f in firsts])).tolist()
     names = dict.fromkeys(k for f in firsts for k in f.properties)
     out = {}
     for name in names:

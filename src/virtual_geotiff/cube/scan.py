@@ -1,0 +1,167 @@
+"""The per-file step of a cube: read one header, pick its IFD, plan it into a small picklable ``SourceEntry``.
+
+A cube build is mostly header reads, so this is the only part that runs per file and the only part that
+may run elsewhere: ``scan_sources`` reads every URL on one event loop (``headers.read_headers``), or hands
+batches to ``concurrent.futures`` executors or a dask ``Client`` (``scan_batch`` is what each task runs) and
+gets only the entries back. No per-file ``ManifestArray`` or Zarr metadata is made: the entry carries just
+what placing the file on the cube grid needs.
+
+A file that cannot be read or planned becomes a ``FailedSource`` in the result list, in the place of its
+URL; ``split_failures`` and ``raise_for_failures`` turn such a list into the good entries and the error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+from obspec_utils.registry import ObjectStoreRegistry
+
+from .._sync import run_sync
+from ..codecs.mapping import CodecPlan
+from ..errors import FailedSourcesError, InvalidArgumentError
+from ..geo import IfdGeoref
+from ..geo.transform import GeoTransform
+from ..headers import FailedSource, Progress, read_headers
+from ..layout import ChunkLayout
+from ..limits import Limits
+from ..parser import ifd_georeference, plan_ifd, read_header
+from ..sources import SourceStamp
+from ..tiff.reader import IfdInfo, TiffHeader
+
+__all__ = ["SourceEntry", "raise_for_failures", "scan_batch", "scan_source", "scan_sources", "split_failures"]
+
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+
+@dataclass(frozen=True, eq=False)
+class SourceEntry:
+    """One scanned file: the chosen IFD planned by the parser's helpers, ready to place on the cube grid."""
+
+    url: str
+    stamp: SourceStamp | None
+    ifd: IfdInfo  # for attributes (shipped from executors without its offsets: they live in ``layout``)
+    layout: ChunkLayout
+    plan: CodecPlan
+    transform: GeoTransform | None
+    #: The CRS as WKT ("" for none) plus the raster-space convention: files must share it to share a grid.
+    grid_key: str
+    #: dtype, chunk shape, dims, leading shape and codec chain (as text): what must match to share an array.
+    codec_key: tuple[Any, ...]
+    #: The file's georeferencing (its CRS is shared through ``scan_batch``'s representatives when shipped).
+    georef: IfdGeoref | None = None
+
+
+def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None = None,
+                crs_keys: dict[int, str] | None = None, sidecar: TiffHeader | None = None) -> SourceEntry:
+    """Plan the IFD a cube takes from one file: full resolution, or rasterio's ``overview_level`` (internal
+    overviews, else the ``.ovr`` ``sidecar``'s; the entry then references the sidecar)."""
+    header, ifd, georef = _select_ifd(header, overview_level, sidecar)
+    layout, plan = plan_ifd(ifd, header, limits)
+    crs = georef.crs
+    crs_keys = {} if crs_keys is None else crs_keys
+    if crs is None:
+        wkt = ""
+    else:
+        wkt = crs_keys.get(id(crs))
+        if wkt is None:
+            wkt = crs_keys[id(crs)] = crs.to_wkt(version="WKT2_2019")
+    grid_key = f"{wkt}|point={georef.pixel_is_point}"
+    codec_key = (str(plan.dtype), layout.chunks, layout.dims, layout.shape[:-2], repr(plan.codecs))
+    return SourceEntry(url=header.url, stamp=header.stamp, ifd=ifd, layout=layout, plan=plan,
+                       transform=georef.transform if georef.has_xy else None, grid_key=grid_key,
+                       codec_key=codec_key, georef=georef)
+
+
+def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHeader | None,
+                ) -> tuple[TiffHeader, IfdInfo, IfdGeoref]:
+    main = header.ifds[0]
+    if overview_level is None:
+        return header, main, ifd_georeference(main, header)
+    from ..multiscale import pyramid_levels, select_overview, with_dataset_metadata
+
+    level = select_overview(pyramid_levels(header, sidecar), overview_level, header.url)
+    return level.header, with_dataset_metadata(level.ifd, main), level.georef
+
+
+async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, overview_level: int | None,
+                    crs_keys: dict[int, str]) -> SourceEntry:
+    if overview_level is None:
+        return scan_source(await read_header(url, registry, limits), limits, None, crs_keys)
+    from ..parser import VirtualTIFF
+
+    # the parser's own rule for which headers a level needs (the .ovr only without internal overviews)
+    header, sidecar = await VirtualTIFF(overview_level=overview_level, limits=limits).read_headers(url, registry)
+    return scan_source(header, limits, overview_level, crs_keys, sidecar)
+
+
+def scan_batch(urls: Sequence[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
+               concurrency: int) -> list[SourceEntry | FailedSource]:
+    """Scan ``urls`` on one event loop (what each executor task runs). Entries keep their georeferencing
+    only for the first file of each grid, so a batch pickles one CRS per grid rather than one per file, and
+    their IFD without its offsets and byte counts (the layout holds them)."""
+    crs_keys: dict[int, str] = {}
+    scan = partial(_scan_one, overview_level=overview_level, crs_keys=crs_keys)
+    results = run_sync(read_headers(urls, registry, limits, concurrency=concurrency, read=scan))
+    seen: set[str] = set()
+    for i, entry in enumerate(results):
+        if isinstance(entry, SourceEntry):
+            light = dataclasses.replace(entry.ifd, offsets=_EMPTY, byte_counts=_EMPTY)
+            georef = None if entry.grid_key in seen else entry.georef
+            results[i] = dataclasses.replace(entry, ifd=light, georef=georef)
+            seen.add(entry.grid_key)
+    return results
+
+
+def scan_sources(urls: list[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
+                 concurrency: int, progress: Progress | None, executor: Any, batch_size: int,
+                 ) -> list[SourceEntry | FailedSource]:
+    """One ``SourceEntry`` or ``FailedSource`` per URL, in order: here on one event loop, or in batches of
+    ``batch_size`` on ``executor`` (a failed task fails each file of its batch, never the whole scan)."""
+    if executor is None:
+        scan = partial(_scan_one, overview_level=overview_level, crs_keys={})
+        return run_sync(read_headers(urls, registry, limits, concurrency=concurrency, progress=progress,
+                                     read=scan))
+    if hasattr(executor, "get_executor") and not isinstance(executor, Executor):  # a dask distributed Client
+        executor = executor.get_executor()
+    if not hasattr(executor, "submit"):
+        raise InvalidArgumentError(f"executor must be a concurrent.futures.Executor or a dask Client, got "
+                                   f"{type(executor).__name__}")
+    batches = [urls[i:i + batch_size] for i in range(0, len(urls), batch_size)]
+    futures = {executor.submit(scan_batch, batch, registry, limits, overview_level, concurrency): k
+               for k, batch in enumerate(batches)}
+    out: list[list[Any]] = [[] for _ in batches]
+    done = 0
+    for future in as_completed(futures):
+        k = futures[future]
+        try:
+            out[k] = future.result()
+        except Exception as exc:  # the task itself failed (worker died, unpicklable store...): each file failed
+            out[k] = [FailedSource(u, exc) for u in batches[k]]
+        done += len(batches[k])
+        if progress is not None:
+            progress(done, len(urls), batches[k][-1])
+    return [r for batch in out for r in batch]
+
+
+def split_failures[T](results: Sequence[T | FailedSource]) -> tuple[list[int], dict[str, FailedSource]]:
+    """The positions of the usable results (so callers can keep their per-URL values in step) and the
+    failures by URL."""
+    failed = {r.url: r for r in results if isinstance(r, FailedSource)}
+    keep = [i for i, r in enumerate(results) if not isinstance(r, FailedSource)]
+    return keep, failed
+
+
+def raise_for_failures(failed: Mapping[str, FailedSource], *, on_error: str = "raise", kept: int = 1) -> None:
+    """Raise ``FailedSourcesError`` listing every failed file when ``on_error="raise"``, and also with
+    ``"skip"`` when no file is left (``kept``) to build from: one error naming every bad file beats a
+    fix-one-rerun loop."""
+    if failed and on_error == "raise":
+        raise FailedSourcesError.from_failures(dict(failed))
+    if not kept:
+        raise FailedSourcesError.from_failures(dict(failed))
