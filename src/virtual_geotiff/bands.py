@@ -40,13 +40,13 @@ from .cube import OnError, SourceEntry, VirtualCube
 from .cube.arguments import check_on_error
 from .cube.assemble import assemble_variable
 from .cube.grid import place_on_grid
-from .cube.scan import scan_sources, split_failures
+from .cube.scan import scan_sources
 from .cube.stack import as_coordinate
 from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
-from .headers import DEFAULT_CONCURRENCY, Progress, check_concurrency
 from .limits import Limits
 from .manifest import normalize_url, references
 from .sources import SourceStamp
+from .tiff.headers import DEFAULT_CONCURRENCY, Progress, check_concurrency, split_failed
 
 __all__ = ["BandCube", "BandFile", "Declared", "open_virtual_bands"]
 
@@ -147,8 +147,8 @@ def open_virtual_bands(
 
     urls = list(dict.fromkeys(f.url for f in files))
     results = scan_sources(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
-    keep, failures = split_failures(results)
-    by_url: dict[str, SourceEntry] = {urls[i]: results[i] for i in keep}  # type: ignore[misc]
+    _, failures = split_failed(results)
+    by_url: dict[str, SourceEntry] = {u: r for u, r in zip(urls, results) if u not in failures}
     for f in files:
         if f.url in failures:
             report.fail(f.item, f"{f.band}: {failures[f.url].reason}", failures[f.url].error)

@@ -36,8 +36,8 @@ import numpy as np
 from .bands import BandCube, BandFile, Declared, as_time, open_virtual_bands
 from .cube import OnError
 from .errors import InvalidArgumentError, UnsafeUrlError
-from .headers import DEFAULT_CONCURRENCY, Progress
 from .limits import Limits
+from .tiff.headers import DEFAULT_CONCURRENCY, Progress
 from .urls import registered_prefix, resolve_relative
 
 __all__ = ["DEFAULT_PROPERTIES", "StacFiles", "StacItem", "open_stac_cube", "read_items", "stac_band_files"]

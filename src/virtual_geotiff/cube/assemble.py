@@ -4,36 +4,31 @@ and coordinates, as an ``xarray.Dataset``.
 Per stack position the files are placed by ``stitch.place_blocks`` (the files' own chunk grids copied into
 one preallocated manifest; chunk-aligned offsets checked per file). Stacking adds a leading dimension.
 Coordinates (``x``/``y``, ``spatial_ref``, the stack and band coordinates) are computed once for the whole
-cube as numpy arrays, so they are written as real arrays when published. Attributes come from the
-parser's own ``ifd_attributes``, so a cube describes its data exactly as a single file's array would.
+cube as numpy arrays, so they are written as real arrays when published. Attributes come from
+``arrays.attributes.ifd_attributes``, so a cube describes its data exactly as a single file's array would.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from virtualizarr.manifests import ManifestArray
 
-from ..errors import IncompatibleSourcesError, InvalidArgumentError, where
+from ..arrays.attributes import check_same_decoding, ifd_attributes, shared_attributes, store_attributes
+from ..arrays.coords import grid_coordinates
+from ..errors import InvalidArgumentError, where
 from ..geo import IfdGeoref
-from ..geo.attrs import spatial_ref_attributes
-from ..geo.coords import coordinate_attrs, pixel_centers
 from ..geo.transform import GeoTransform
-from ..manifest import array_metadata, pad_leading
-from ..parser import ifd_attributes, store_attributes
+from ..manifest import assembled_array, pad_leading
 from ..stitch import Block, place_blocks
-from .compat import add_problem, check_compatible
+from .compat import check_compatible
 from .grid import Grid, bbox_window, check_one_per_position, crop_block, place_on_grid, window_transform
 from .scan import SourceEntry
 from .stack import stack_positions
 
-__all__ = ["assemble_variable", "select_bands", "shared_attributes"]
-
-#: Attributes that change decoded values: files that disagree on them cannot share one array.
-_DECODING_ATTRS = ("scale_factor", "add_offset", "scales", "offsets", "_FillValue")
+__all__ = ["assemble_variable", "select_bands"]
 
 
 def assemble_variable(entries: list[SourceEntry], values: list[Any] | None, stack_dim: str | None, *,
@@ -83,8 +78,8 @@ def assemble_variable(entries: list[SourceEntry], values: list[Any] | None, stac
     dims = ((stack_dim,) if stack_dim is not None else ()) + tuple(layout0.dims)
     cube_chunks = ((1,) if stack_dim is not None else ()) + tuple(layout0.chunks)
     cube_layout = dataclasses.replace(layout0, shape=out_shape, chunks=cube_chunks, dims=dims)
-    metadata = array_metadata(cube_layout, first.plan, fill_value=fill_value, attributes=attrs)
-    variable = ManifestArray(metadata=metadata, chunkmanifest=manifest).to_virtual_variable()
+    array = assembled_array(manifest, cube_layout, first.plan, fill_value=fill_value, attributes=attrs)
+    variable = array.to_virtual_variable()
     coords = _coordinates(stack_dim, uniq, band_index, georef, (height, width))
     ds = xr.Dataset({name: variable}, coords=coords, attrs=store_attributes([first.plan]))
     return ds, used
@@ -128,19 +123,12 @@ def _block(entry: SourceEntry, band_index: np.ndarray | None) -> Block:
 def _coordinates(stack_dim: str | None, stack: np.ndarray | None, band_index: np.ndarray | None,
                  georef: IfdGeoref, shape: tuple[int, int]) -> dict[str, Any]:
     """The stack, band, ``spatial_ref`` and ``x``/``y`` coordinates of the whole cube."""
-    height, width = shape
     coords: dict[str, Any] = {}
     if stack is not None:
         coords[stack_dim] = (stack_dim, stack)  # type: ignore[index]
     if band_index is not None:
         coords["band"] = ("band", band_index + 1)
-    if georef.has_spatial_ref:
-        coords["spatial_ref"] = ((), np.int64(0), spatial_ref_attributes(georef.crs, georef.transform))
-        if georef.has_xy:
-            x, y = pixel_centers(georef.transform, width, height)
-            x_attrs, y_attrs = coordinate_attrs(georef.crs)
-            coords["x"] = ("x", x, x_attrs)
-            coords["y"] = ("y", y, y_attrs)
+    coords.update(grid_coordinates(georef, *shape))
     return coords
 
 
@@ -159,7 +147,7 @@ def _cube_georef(entries: list[SourceEntry], transform: GeoTransform | None) -> 
 
 def _cube_attributes(entries: list[SourceEntry], shape: tuple[int, int], georef: IfdGeoref,
                      band_index: np.ndarray | None) -> tuple[Any, dict[str, Any]]:
-    """Fill value and attributes from the parser's ``ifd_attributes``, once per distinct nodata/metadata.
+    """Fill value and attributes from ``ifd_attributes``, once per distinct nodata/metadata.
 
     Items that change decoded values (nodata, scale/offset) must agree; other items are kept when all
     files agree on them (per-file statistics are dropped)."""
@@ -173,18 +161,9 @@ def _cube_attributes(entries: list[SourceEntry], shape: tuple[int, int], georef:
         fill, attrs = ifd_attributes(e.ifd, e.plan.dtype, full_shape, georef, where(e.url, e.ifd.index),
                                      grid_mapping=georef.has_spatial_ref)
         results.append((e, fill, attrs))
-    e0, fill0, attrs0 = results[0]
-    problems: dict[str, list[str]] = {}
-    for e, _, attrs in results[1:]:
-        for key in _DECODING_ATTRS:
-            if attrs.get(key) != attrs0.get(key):
-                add_problem(problems, e.url,
-                            f"{key} {attrs.get(key)!r} (expected {attrs0.get(key)!r} as in {e0.url})")
-    if problems:
-        raise IncompatibleSourcesError.from_problems(
-            "these files decode differently (nodata or scale/offset)", problems,
-            "files of one cube must share nodata and scale/offset; build separate cubes")
-    attrs = shared_attributes(attrs for _, _, attrs in results)
+    check_same_decoding([(e.url, attrs) for e, _, attrs in results])
+    fill0 = results[0][1]
+    attrs = shared_attributes([attrs for _, _, attrs in results])
     if band_index is not None:
         count = first.layout.shape[0]
         for key, value in list(attrs.items()):
@@ -192,14 +171,3 @@ def _cube_attributes(entries: list[SourceEntry], shape: tuple[int, int], georef:
                 attrs[key] = [value[i] for i in band_index]
     return fill0, attrs
 
-
-def shared_attributes(attributes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The items every mapping agrees on, in the first mapping's order: what describes all the sources of
-    one array (per-file values such as statistics drop out rather than describe the wrong file)."""
-    it = iter(attributes)
-    attrs = dict(next(it))
-    for other in it:
-        for key in list(attrs):
-            if key not in other or other[key] != attrs[key]:
-                del attrs[key]
-    return attrs

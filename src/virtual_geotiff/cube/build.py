@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from obspec_utils.registry import ObjectStoreRegistry
 
-from ..headers import DEFAULT_CONCURRENCY, Progress, check_concurrency
 from ..limits import Limits
 from ..sources import SourceStamp
+from ..tiff.headers import DEFAULT_CONCURRENCY, Progress, check_concurrency, raise_failed, split_failed
 from .arguments import OnError, check_batch_size, check_bbox, check_on_error, check_overview_level, normalize_urls
 from .assemble import assemble_variable
-from .scan import SourceEntry, raise_for_failures, scan_sources, split_failures
+from .scan import scan_sources
 from .stack import StackValues, resolve_stack_values, select_band_files, stack_dimension
 
 __all__ = ["VirtualCube", "open_virtual_cube"]
@@ -109,10 +109,10 @@ def open_virtual_cube(
         bands = None
 
     results = scan_sources(url_list, registry, limits, overview_level, concurrency, progress, executor, batch_size)
-    keep, failed = split_failures(results)
-    raise_for_failures(failed, on_error=on_error, kept=len(keep))
-    entries: list[SourceEntry] = [results[i] for i in keep]  # type: ignore[misc]
-    kept_values = None if values is None else [values[i] for i in keep]
+    entries, failed = split_failed(results)
+    if on_error == "raise" or not entries:
+        raise_failed(failed)
+    kept_values = None if values is None else [v for u, v in zip(url_list, values) if u not in failed]
     dataset, used = assemble_variable(entries, kept_values, stack_dim, stitch=stitch, bands=bands, bbox=bbox,
                                       name=name)
     sources = {e.url: e.stamp or SourceStamp(e.url) for e in used}

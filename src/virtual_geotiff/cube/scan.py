@@ -7,13 +7,13 @@ gets only the entries back. No per-file ``ManifestArray`` or Zarr metadata is ma
 what placing the file on the cube grid needs.
 
 A file that cannot be read or planned becomes a ``FailedSource`` in the result list, in the place of its
-URL; ``split_failures`` and ``raise_for_failures`` turn such a list into the good entries and the error.
+URL (``tiff.headers.split_failed`` and ``raise_failed`` turn such a list into the good entries and the error).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
 from functools import partial
@@ -23,18 +23,19 @@ import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 
 from .._sync import run_sync
+from ..arrays.levels import pyramid_levels, read_header_with_sidecar, select_overview, with_dataset_metadata
+from ..arrays.planned import ifd_georeference, plan_ifd
 from ..codecs.mapping import CodecPlan
-from ..errors import FailedSourcesError, InvalidArgumentError
+from ..errors import InvalidArgumentError
 from ..geo import IfdGeoref
 from ..geo.transform import GeoTransform
-from ..headers import FailedSource, Progress, read_headers
 from ..layout import ChunkLayout
 from ..limits import Limits
-from ..parser import ifd_georeference, plan_ifd, read_header
 from ..sources import SourceStamp
+from ..tiff.headers import FailedSource, Progress, read_header, read_headers
 from ..tiff.reader import IfdInfo, TiffHeader
 
-__all__ = ["SourceEntry", "raise_for_failures", "scan_batch", "scan_source", "scan_sources", "split_failures"]
+__all__ = ["SourceEntry", "scan_batch", "scan_source", "scan_sources"]
 
 _EMPTY = np.zeros(0, dtype=np.uint64)
 
@@ -62,7 +63,8 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
     """Plan the IFD a cube takes from one file: full resolution, or rasterio's ``overview_level`` (internal
     overviews, else the ``.ovr`` ``sidecar``'s; the entry then references the sidecar)."""
     header, ifd, georef = _select_ifd(header, overview_level, sidecar)
-    layout, plan = plan_ifd(ifd, header, limits)
+    planned = plan_ifd(ifd, header, limits)
+    layout, plan = planned.layout, planned.plan
     crs = georef.crs
     crs_keys = {} if crs_keys is None else crs_keys
     if crs is None:
@@ -83,8 +85,6 @@ def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHea
     main = header.ifds[0]
     if overview_level is None:
         return header, main, ifd_georeference(main, header)
-    from ..multiscale import pyramid_levels, select_overview, with_dataset_metadata
-
     level = select_overview(pyramid_levels(header, sidecar), overview_level, header.url)
     return level.header, with_dataset_metadata(level.ifd, main), level.georef
 
@@ -93,10 +93,8 @@ async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, 
                     crs_keys: dict[int, str]) -> SourceEntry:
     if overview_level is None:
         return scan_source(await read_header(url, registry, limits), limits, None, crs_keys)
-    from ..parser import VirtualTIFF
-
-    # the parser's own rule for which headers a level needs (the .ovr only without internal overviews)
-    header, sidecar = await VirtualTIFF(overview_level=overview_level, limits=limits).read_headers(url, registry)
+    # the parser's rule for which headers a level needs: the .ovr only when there is no internal overview
+    header, sidecar = await read_header_with_sidecar(url, registry, limits, sidecar=True)
     return scan_source(header, limits, overview_level, crs_keys, sidecar)
 
 
@@ -148,20 +146,3 @@ def scan_sources(urls: list[str], registry: ObjectStoreRegistry, limits: Limits,
             progress(done, len(urls), batches[k][-1])
     return [r for batch in out for r in batch]
 
-
-def split_failures[T](results: Sequence[T | FailedSource]) -> tuple[list[int], dict[str, FailedSource]]:
-    """The positions of the usable results (so callers can keep their per-URL values in step) and the
-    failures by URL."""
-    failed = {r.url: r for r in results if isinstance(r, FailedSource)}
-    keep = [i for i, r in enumerate(results) if not isinstance(r, FailedSource)]
-    return keep, failed
-
-
-def raise_for_failures(failed: Mapping[str, FailedSource], *, on_error: str = "raise", kept: int = 1) -> None:
-    """Raise ``FailedSourcesError`` listing every failed file when ``on_error="raise"``, and also with
-    ``"skip"`` when no file is left (``kept``) to build from: one error naming every bad file beats a
-    fix-one-rerun loop."""
-    if failed and on_error == "raise":
-        raise FailedSourcesError.from_failures(dict(failed))
-    if not kept:
-        raise FailedSourcesError.from_failures(dict(failed))
