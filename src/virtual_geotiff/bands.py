@@ -8,8 +8,8 @@ projections (UTM zones). This builder turns such files into groups of variables 
 - files are grouped by CRS, then by resolution: ``EPSG_32631/10m``, ``EPSG_32631/20m``, ``EPSG_32632/10m``.
   Nothing is resampled or reprojected; a band whose files fall into two groups is an error naming them;
 - inside a group every band is placed on the group's one grid (the bounding grid of all its files) and the
-  group's one ``time`` axis (the union of its files' times), with the cube builder's ``assemble_variable``; so the
-  bands of a group share ``x``/``y``/``time`` and a band missing a date reads as its fill value there;
+  group's one ``time`` axis (the union of its files' times), with the cube builder's ``assemble_variable``;
+  so the bands of a group share ``x``/``y``/``time`` and a band missing a date reads as its fill value there;
 - per-item properties that agree within each time step (cloud cover, platform) become coordinates along
   ``time``.
 
