@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from ..arrays.planned import PlannedIfd
 from ..errors import IncompatibleSourcesError
 from .scan import SourceEntry
 
@@ -26,7 +27,7 @@ def check_compatible(entries: list[SourceEntry]) -> None:
     """Same dtype/codecs/chunks/dims and same CRS/raster convention for every file, or a listed error."""
     first = entries[0]
     problems: dict[str, list[str]] = {}
-    names = ("dtype", "chunk shape", "dimensions", "leading shape (bands)", "codecs")
+    names = PlannedIfd.DECODE_KEY_LABELS
     for e in entries[1:]:
         if e.codec_key != first.codec_key:
             for label, a, b in zip(names, e.codec_key, first.codec_key):

@@ -52,7 +52,8 @@ class SourceEntry:
     transform: GeoTransform | None
     #: The CRS as WKT ("" for none) plus the raster-space convention: files must share it to share a grid.
     grid_key: str
-    #: dtype, chunk shape, dims, leading shape and codec chain (as text): what must match to share an array.
+    #: ``PlannedIfd.decode_key()``: dtype, chunk shape, dims, leading shape and codec chain (as text), what must
+    #: match to share an array.
     codec_key: tuple[Any, ...]
     #: The file's georeferencing (its CRS is shared through ``scan_batch``'s representatives when shipped).
     georef: IfdGeoref | None = None
@@ -74,7 +75,7 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
         if wkt is None:
             wkt = crs_keys[id(crs)] = crs.to_wkt(version="WKT2_2019")
     grid_key = f"{wkt}|point={georef.pixel_is_point}"
-    codec_key = (str(plan.dtype), layout.chunks, layout.dims, layout.shape[:-2], repr(plan.codecs))
+    codec_key = planned.decode_key()
     return SourceEntry(url=header.url, stamp=header.stamp, ifd=ifd, layout=layout, plan=plan,
                        transform=georef.transform if georef.has_xy else None, grid_key=grid_key,
                        codec_key=codec_key, georef=georef)
