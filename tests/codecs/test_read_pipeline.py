@@ -14,8 +14,8 @@ import pytest
 import tifffile
 import zarr
 
-from tests.parser.test_conformance import CASES, SPARSE, _tiles
-from tests.support.helpers import TILE, expected_array, file_url, make_registry, sample_data, write_case
+from tests.support.cases import CASES, SPARSE
+from tests.support.helpers import expected_array, file_url, make_registry, write_case, write_sparse
 from virtual_geotiff import VirtualTIFF, use_default_decoders, use_fast_decoders
 from virtual_geotiff.fastread import pipeline
 from virtual_geotiff.fastread.fused import fused_decoder
@@ -58,13 +58,8 @@ def test_conformance_cases_through_the_pipeline(case, tmp_path, fast):
 
 @pytest.mark.parametrize(("dtype", "compression", "samples", "planar", "missing"), SPARSE)
 def test_sparse_tiles_through_the_pipeline(tmp_path, dtype, compression, samples, planar, missing, fast):
-    shape = (37, 53) if samples == 1 else (samples, 37, 53)
-    data = sample_data(dtype, shape, nan=False)
     path = tmp_path / "sparse.tif"
-    stored = shape if samples == 1 or planar == "separate" else (37, 53, samples)
-    tifffile.imwrite(path, _tiles(data, planar == "separate", missing), shape=stored, dtype=dtype, tile=TILE,
-                     compression=compression, photometric="minisblack" if samples == 1 else "rgb",
-                     planarconfig=None if samples == 1 else planar)
+    write_sparse(path, dtype, compression, samples, planar, missing)
     _check(_array(path), _native(expected_array(path)))
 
 

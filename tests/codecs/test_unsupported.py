@@ -15,7 +15,7 @@ import pytest
 import tifffile
 from obspec_utils.registry import ObjectStoreRegistry
 
-from tests.tiff.test_repaired_ifds import edit_entry
+from tests.support.tiff_edit import edit_entry
 from virtual_geotiff import UnsupportedTiffError, VirtualTIFF
 from virtual_geotiff.tiff.tags import Compression
 

@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pyproj
 import pytest
 import rasterio
@@ -22,13 +21,13 @@ import tifffile
 import xarray as xr
 import zarr
 from affine import Affine
-from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+from tests.support.geo import ATOL, TIE, assert_transform, geokey_directory, rasterio_crs
+from tests.support.helpers import file_url, make_registry, open_virtual, read_local_header
 from tests.support.paths import CORPUS
 from virtual_geotiff import ScaleOffsetWarning, VirtualTIFF, read_masked
-from virtual_geotiff._sync import run_sync
 from virtual_geotiff.geo import GeoreferencingWarning, georeference
 from virtual_geotiff.geo.attrs import (
     GdalMetadataWarning,
@@ -41,8 +40,6 @@ from virtual_geotiff.geo.attrs import (
 from virtual_geotiff.geo.coords import pixel_centers
 from virtual_geotiff.geo.crs import crs_from_geokeys, crs_from_geotags
 from virtual_geotiff.geo.transform import georef_status, geotransform
-from virtual_geotiff.limits import Limits
-from virtual_geotiff.tiff.headers import read_header
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -50,32 +47,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
 ]
 
-ATOL = 1e-9
-
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
-
-
-def url(path: Path) -> str:
-    return f"file://{path}"
-
-
-def open_virtual(path: Path, parser: VirtualTIFF | None = None, **kwargs) -> xr.Dataset:
-    store = (parser or VirtualTIFF())(url=url(path), registry=registry())
-    return xr.open_zarr(store, zarr_format=3, consolidated=False, **kwargs)
-
-
-def header(path: Path):
-    return run_sync(read_header(url(path), registry(), Limits()))
-
-
-def rasterio_crs(path: Path) -> pyproj.CRS | None:
-    with rasterio.open(path) as src:
-        return None if src.crs is None else pyproj.CRS.from_wkt(src.crs.to_wkt(version="WKT2_2019"))
 
 
 def write_geotiff(path: Path, *, dtype="float32", count=1, crs="EPSG:32633", transform=None, nodata=None,
@@ -95,10 +68,6 @@ def write_geotiff(path: Path, *, dtype="float32", count=1, crs="EPSG:32633", tra
             if tags:
                 dst.update_tags(**tags)
     return data
-
-
-def assert_transform(actual, expected) -> None:
-    np.testing.assert_allclose(tuple(actual)[:6], tuple(expected)[:6], rtol=0, atol=ATOL)
 
 
 def assert_matches_rioxarray(path: Path, *, mask_and_scale: bool = False) -> xr.Dataset:
@@ -202,7 +171,7 @@ def test_no_georeferencing_keeps_plain_behaviour(tmp_path):
     assert "georef_status" not in ds["0"].attrs and "grid_mapping" not in ds["0"].attrs
     assert "coordinates" not in ds.attrs
     np.testing.assert_array_equal(ds["0"].values, data)
-    group = zarr.open_group(VirtualTIFF()(url=url(path), registry=registry()), mode="r", zarr_format=3)
+    group = zarr.open_group(VirtualTIFF()(url=file_url(path), registry=make_registry()), mode="r", zarr_format=3)
     assert sorted(group.array_keys()) == ["0"]
     assert group["0"].fill_value == 0
 
@@ -237,7 +206,7 @@ def test_integer_nodata_is_masked(tmp_path):
     assert np.isnan(ds["0"].values[1, 2]) and np.isnan(ds["0"].values[3, 4])
     raw = open_virtual(path, mask_and_scale=False)
     assert raw["0"].dtype == np.int16 and raw["0"].attrs["_FillValue"] == -9999
-    group = zarr.open_group(VirtualTIFF()(url=url(path), registry=registry()), mode="r", zarr_format=3)
+    group = zarr.open_group(VirtualTIFF()(url=file_url(path), registry=make_registry()), mode="r", zarr_format=3)
     assert group["0"].fill_value == -9999
 
 
@@ -248,7 +217,7 @@ def test_nan_nodata_is_masked(tmp_path):
     write_geotiff(path, data=data, nodata=np.nan)
     ds = assert_matches_rioxarray(path)
     assert ds["0"].dtype == np.float32
-    group = zarr.open_group(VirtualTIFF()(url=url(path), registry=registry()), mode="r", zarr_format=3)
+    group = zarr.open_group(VirtualTIFF()(url=file_url(path), registry=make_registry()), mode="r", zarr_format=3)
     assert np.isnan(group["0"].fill_value)
 
 
@@ -293,7 +262,7 @@ def test_band_scales_that_differ_warn_and_read_masked_applies_them(tmp_path):
         dst.scales = (0.0001, 0.001)
         dst.offsets = (1000.0, 2000.0)
     with pytest.warns(ScaleOffsetWarning, match=r"IFD 0 of file://.*different scales \[0.0001, 0.001\]"):
-        store = VirtualTIFF()(url=url(path), registry=registry())
+        store = VirtualTIFF()(url=file_url(path), registry=make_registry())
     ds = xr.open_zarr(store, zarr_format=3, consolidated=False)
     assert ds["0"].attrs["scales"] == [0.0001, 0.001] and ds["0"].attrs["offsets"] == [1000.0, 2000.0]
     assert "scale_factor" not in ds["0"].attrs
@@ -331,7 +300,7 @@ def test_tiled_cog_with_overviews_flat_and_nested(tmp_path):
                        overview_count=1) as dst:
         dst.write(data)
     # every IFD in the flat layout: one spatial_ref (of IFD 0), no x/y (the IFDs differ in size)
-    store = VirtualTIFF()(url=url(path), registry=registry())
+    store = VirtualTIFF()(url=file_url(path), registry=make_registry())
     group = zarr.open_group(store, mode="r", zarr_format=3)
     assert sorted(group.array_keys()) == ["0", "1", "spatial_ref"]
     assert group["0"].attrs["grid_mapping"] == "spatial_ref"
@@ -341,7 +310,7 @@ def test_tiled_cog_with_overviews_flat_and_nested(tmp_path):
     ref = rioxarray.open_rasterio(path, masked=True)
     np.testing.assert_array_equal(single.x.values, ref.x.values)
     # nested: every group its own georeferencing
-    nested = VirtualTIFF(ifd_layout="nested")(url=url(path), registry=registry())
+    nested = VirtualTIFF(ifd_layout="nested")(url=file_url(path), registry=make_registry())
     level0 = xr.open_zarr(nested, group="0", zarr_format=3, consolidated=False)
     np.testing.assert_array_equal(level0.y.values, ref.y.values)
     assert level0.rio.crs == CRS.from_epsg(32633)
@@ -366,7 +335,7 @@ def test_parser_still_pickles_and_stores_no_state(tmp_path):
     write_geotiff(path)
     parser = VirtualTIFF()
     before = dict(vars(parser))
-    parser(url=url(path), registry=registry())
+    parser(url=file_url(path), registry=make_registry())
     assert vars(parser) == before
     assert pickle.loads(pickle.dumps(parser)).ifd_layout == "flat"
 
@@ -375,9 +344,9 @@ def test_each_call_registers_its_own_memory_store(tmp_path):
     a, b = tmp_path / "a.tif", tmp_path / "b.tif"
     write_geotiff(a, transform=from_origin(0, 0, 1, 1))
     write_geotiff(b, transform=from_origin(100, 0, 1, 1))
-    reg = registry()
-    ds_a = xr.open_zarr(VirtualTIFF()(url=url(a), registry=reg), zarr_format=3, consolidated=False)
-    ds_b = xr.open_zarr(VirtualTIFF()(url=url(b), registry=reg), zarr_format=3, consolidated=False)
+    reg = make_registry()
+    ds_a = xr.open_zarr(VirtualTIFF()(url=file_url(a), registry=reg), zarr_format=3, consolidated=False)
+    ds_b = xr.open_zarr(VirtualTIFF()(url=file_url(b), registry=reg), zarr_format=3, consolidated=False)
     assert ds_a.x.values[0] == 0.5 and ds_b.x.values[0] == 100.5
 
 
@@ -389,14 +358,14 @@ def test_virtualizarr_loads_coordinates_and_spatial_ref(tmp_path):
 
     path = tmp_path / "v.tif"
     write_geotiff(path)
-    vds = virtualizarr.open_virtual_dataset(url(path), registry=registry(), parser=VirtualTIFF())
+    vds = virtualizarr.open_virtual_dataset(file_url(path), registry=make_registry(), parser=VirtualTIFF())
     assert isinstance(vds.x.data, np.ndarray) and isinstance(vds.y.data, np.ndarray)
     assert "spatial_ref" in vds.coords
     assert isinstance(vds.spatial_ref.data, np.ndarray) and vds.spatial_ref.item() == 0
     ref = rioxarray.open_rasterio(path)
     assert vds.rio.crs == ref.rio.crs
     np.testing.assert_array_equal(vds.x.values, ref.x.values)
-    bare = virtualizarr.open_virtual_dataset(url(path), registry=registry(), parser=VirtualTIFF(),
+    bare = virtualizarr.open_virtual_dataset(file_url(path), registry=make_registry(), parser=VirtualTIFF(),
                                              loadable_variables=[])
     marr = bare.spatial_ref.data
     assert isinstance(marr, ManifestArray)
@@ -467,7 +436,7 @@ PROJECTIONS = {
 def test_crs_equals_rasterio(tmp_path, crs):
     path = tmp_path / "crs.tif"
     write_geotiff(path, crs=crs, dtype="uint8")
-    ifd = header(path).ifds[0]
+    ifd = read_local_header(path).ifds[0]
     ours = crs_from_geotags(ifd.geo, where=str(path))
     assert ours == rasterio_crs(path)
     assert georeference(ifd).status == "full"
@@ -476,13 +445,6 @@ def test_crs_equals_rasterio(tmp_path, crs):
 
 
 # ------------------------------------------------------------------------------------------------- hand-made GeoKeys
-
-
-def geokey_directory(keys: list[tuple[int, int, int, int]], minor: int = 0) -> list[int]:
-    directory = [1, 1, minor, len(keys)]
-    for key in sorted(keys):
-        directory += list(key)
-    return directory
 
 
 def write_tags(path: Path, *, scale=None, tie=None, matrix=None, keys=None, doubles=None, minor=0,
@@ -505,7 +467,6 @@ def write_tags(path: Path, *, scale=None, tie=None, matrix=None, keys=None, doub
 
 
 UTM = [(1024, 0, 1, 1), (1025, 0, 1, 1), (3072, 0, 1, 32633)]
-TIE = [0, 0, 0, 100, 200, 0]
 MATRIX = [2, 0.5, 0, 300, 0.25, -3, 0, 400, 0, 0, 0, 0, 0, 0, 0, 1]
 
 GDAL_CASES = {
@@ -545,7 +506,7 @@ GDAL_CASES = {
 def test_hand_made_geokeys_read_as_gdal_reads_them(tmp_path, tags):
     path = tmp_path / "keys.tif"
     write_tags(path, **tags)
-    ifd = header(path).ifds[0]
+    ifd = read_local_header(path).ifds[0]
     georef = georeference(ifd, str(path))
     with rasterio.open(path) as src:
         assert_transform(georef.transform, src.transform.to_gdal())
@@ -557,7 +518,7 @@ def test_vertical_crs_of_geotiff_1_0_is_kept_as_attribute(tmp_path):
     write_tags(path, **GDAL_CASES["vertical-geotiff-1.0-not-reported"])
     ds = open_virtual(path)
     assert pyproj.CRS.from_wkt(ds["0"].attrs["vertical_crs_wkt"]) == pyproj.CRS.from_epsg(5773)
-    compound = crs_from_geokeys(header(path).ifds[0].geo.geo_keys, compound=True)
+    compound = crs_from_geokeys(read_local_header(path).ifds[0].geo.geo_keys, compound=True)
     assert compound == pyproj.CRS.from_user_input("EPSG:32633+5773")
 
 
@@ -743,7 +704,7 @@ CORPUS_FILES = corpus_geotiffs()
 @pytest.mark.skipif(not CORPUS_FILES, reason="../shared/corpus is absent (or holds no GeoTIFF)")
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.name for p in CORPUS_FILES])
 def test_corpus_geotiff_matches_rasterio(path):
-    georef = georeference(header(path).ifds[0], str(path))
+    georef = georeference(read_local_header(path).ifds[0], str(path))
     with rasterio.open(path) as src:
         expected_crs = rasterio_crs(path)
         if src.transform.is_identity and not src.gcps[0]:

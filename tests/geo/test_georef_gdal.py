@@ -21,7 +21,8 @@ import tifffile
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from tests.geo.test_geo import TIE, assert_transform, geokey_directory, header, open_virtual, rasterio_crs
+from tests.support.geo import ATOL, TIE, assert_transform, geokey_directory, rasterio_crs
+from tests.support.helpers import open_virtual, read_local_header
 from virtual_geotiff.geo import GeoreferencingWarning, georeference
 from virtual_geotiff.geo.crs import ESRI_PE_PREFIX
 
@@ -30,8 +31,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"),
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
 ]
-
-ATOL = 1e-9
 
 
 def write_keys(path: Path, keys: list[tuple[int, int, int, int]], *, doubles: list[float] | None = None,
@@ -107,7 +106,7 @@ def test_user_defined_model_without_citation_is_gdals_local_cs_with_a_warning(tm
     entry, text = ascii_key(1026, "my grid")
     write_keys(path, [*USER_MODEL, entry], ascii_params=text)
     with pytest.warns(GeoreferencingWarning, match=r"GTModelTypeGeoKey \(1024\)=32767"):
-        georef = georeference(header(path).ifds[0], str(path))
+        georef = georeference(read_local_header(path).ifds[0], str(path))
     assert georef.status == "full" and "local (engineering) CRS" in georef.note
     assert_like_rasterio(path)
 
@@ -187,7 +186,7 @@ def test_keys_gdal_reads_lossily_open_as_gdal_reads_them_with_a_warning(tmp_path
     path = tmp_path / "lossy.tif"
     write_keys(path, keys)
     with pytest.warns(GeoreferencingWarning, match=label):
-        georeference(header(path).ifds[0], str(path))
+        georeference(read_local_header(path).ifds[0], str(path))
     assert_like_rasterio(path)
 
 
@@ -371,7 +370,7 @@ def test_random_key_sets_read_as_gdal_or_not_at_all(tmp_path, seed):
         write_keys(path, keys, doubles=doubles, nodata=None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ours = georeference(header(path).ifds[0], str(path)).crs
+            ours = georeference(read_local_header(path).ifds[0], str(path)).crs
         expected = rasterio_crs(path)
         if ours is None:  # where GDAL invents an ellipsoid, or has no CRS either
             assert expected is None or "unretrievable" in expected.to_wkt(), (case, keys, doubles)

@@ -23,8 +23,8 @@ from tests.support.helpers import (
     file_url,
     make_registry,
     write_case,
-    zero_entries,
 )
+from tests.support.tiff_edit import zero_entries
 from virtual_geotiff import VirtualTIFF
 
 icechunk = pytest.importorskip("icechunk")

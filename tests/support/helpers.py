@@ -1,14 +1,15 @@
-"""Shared helpers of the conformance tests: describe a TIFF case, write it with tifffile, read it back.
+"""Shared helpers of the TIFF tests: describe a TIFF case, write it with tifffile, read it back.
 
 A ``Case`` names one combination of TIFF features (sample dtype, samples per pixel, planar
 configuration, strips or tiles, compression, predictor, byte order, BigTIFF). ``write_case`` writes it
-into a temporary directory with tifffile; ``read_virtual`` reads one IFD through ``VirtualTIFF`` and
+into a temporary directory with tifffile; ``open_virtual`` reads one IFD through ``VirtualTIFF`` and
 ``xr.open_zarr``; ``expected_array`` is tifffile's own decode of the same IFD in our ``(band, y, x)``
 order. The test compares the two exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ import xarray as xr
 from obspec_utils.registry import ObjectStoreRegistry
 
 from virtual_geotiff import VirtualTIFF
+from virtual_geotiff._sync import run_sync
+from virtual_geotiff.limits import Limits
+from virtual_geotiff.tiff.headers import read_header
+from virtual_geotiff.tiff.reader import TiffHeader
 
 #: Image sizes: 37 rows and 53 columns leave partial edge tiles (16 x 16) and a short last strip (8 rows).
 HEIGHT, WIDTH = 37, 53
@@ -217,6 +222,11 @@ def open_virtual(path: Path | str, parser: VirtualTIFF | None = None, **open_kwa
     return xr.open_zarr(store, zarr_format=3, consolidated=False, **open_kwargs)
 
 
+def read_local_header(path: Path | str, limits: Limits | None = None) -> TiffHeader:
+    """The parsed header of a local file, read as the parser reads it (``file://`` URL, local registry)."""
+    return run_sync(read_header(file_url(path), make_registry(), limits or Limits()))
+
+
 def assert_same(actual: xr.DataArray, expected: np.ndarray) -> None:
     """Exact (NaN-aware) equality, plus dtype, shape and dimension names."""
     dims = ("y", "x") if expected.ndim == 2 else ("band", "y", "x")
@@ -224,6 +234,33 @@ def assert_same(actual: xr.DataArray, expected: np.ndarray) -> None:
     assert actual.dtype == expected.dtype.newbyteorder("=")
     values = actual.values
     np.testing.assert_array_equal(values, expected.astype(expected.dtype.newbyteorder("=")), strict=True)
+
+
+def sparse_tiles(data: np.ndarray, separate: bool, missing: set[int]) -> Iterator[np.ndarray | None]:
+    """``TILE`` tiles of ``data`` ((band, y, x) or (y, x)) in TIFF order, ``None`` where ``missing``."""
+    planes = data if separate else [np.moveaxis(data, 0, -1) if data.ndim == 3 else data]
+    index = 0
+    for plane in planes:
+        for y in range(0, plane.shape[0], TILE[0]):
+            for x in range(0, plane.shape[1], TILE[1]):
+                yield None if index in missing else plane[y : y + TILE[0], x : x + TILE[1]]
+                index += 1
+
+
+def write_sparse(path: Path, dtype: str, compression: str | None, samples: int, planar: str,
+                 missing: set[int]) -> np.ndarray:
+    """A ``HEIGHT`` x ``WIDTH`` tiled file whose ``missing`` tiles (TIFF order) are absent; returns the (band, y, x)
+    or (y, x) data. tifffile writes a ``None`` tile of a tile iterator as offset 0 and byte count 0, which is
+    how a sparse file marks a tile that reads as 0."""
+    shape = (HEIGHT, WIDTH) if samples == 1 else (samples, HEIGHT, WIDTH)
+    data = sample_data(dtype, shape, nan=False)
+    stored_shape = shape if samples == 1 or planar == "separate" else (HEIGHT, WIDTH, samples)
+    tifffile.imwrite(
+        path, sparse_tiles(data, planar == "separate", missing), shape=stored_shape, dtype=dtype, tile=TILE,
+        compression=compression, photometric="minisblack" if samples == 1 else "rgb",
+        planarconfig=None if samples == 1 else planar,
+    )
+    return data
 
 
 def blank_chunks(data: np.ndarray, separate: bool, chunk: tuple[int, int], missing: set[int]) -> np.ndarray:
@@ -238,15 +275,3 @@ def blank_chunks(data: np.ndarray, separate: bool, chunk: tuple[int, int], missi
                     plane[..., y : y + chunk[0], x : x + chunk[1]] = 0
                 index += 1
     return want
-
-
-def zero_entries(path, tag_name: str, indices: set[int]) -> None:
-    """Overwrite entries of an offsets/byte-counts tag with 0, in place."""
-    with tifffile.TiffFile(path) as tif:
-        tag = tif.pages[0].tags[tag_name]
-        size = np.dtype(tif.byteorder + tifffile.TIFF.DATA_FORMATS[tag.dtype][-1]).itemsize
-        start = tag.valueoffset
-    with open(path, "r+b") as fh:
-        for index in indices:
-            fh.seek(start + index * size)
-            fh.write(b"\0" * size)

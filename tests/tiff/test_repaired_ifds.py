@@ -19,6 +19,7 @@ import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
 from tests.support.paths import CORPUS
+from tests.support.tiff_edit import edit_entry, ifd_entries
 from virtual_geotiff import TiffFormatError, VirtualTIFF
 from virtual_geotiff.tiff.tags import Photometric
 
@@ -30,30 +31,6 @@ _PRIVATE_TAG = 65000  # an unknown tag: async-tiff and tifffile both keep it and
 @pytest.fixture
 def registry() -> ObjectStoreRegistry:
     return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
-
-
-def _entries(path: Path) -> tuple[str, list[tuple[int, int]]]:
-    """Byte order and ``(position, tag)`` of every entry of the first IFD of a classic TIFF."""
-    raw = path.read_bytes()
-    bo = "<" if raw[:2] == b"II" else ">"
-    first = struct.unpack(bo + "I", raw[4:8])[0]
-    n = struct.unpack(bo + "H", raw[first:first + 2])[0]
-    positions = [first + 2 + 12 * i for i in range(n)]
-    return bo, [(p, struct.unpack(bo + "H", raw[p:p + 2])[0]) for p in positions]
-
-
-def edit_entry(path: Path, tag: int, *, new_tag: int | None = None, new_type: int | None = None,
-               new_value: bytes | None = None) -> None:
-    bo, entries = _entries(path)
-    position = dict((t, p) for p, t in entries)[tag]
-    raw = bytearray(path.read_bytes())
-    if new_tag is not None:
-        raw[position:position + 2] = struct.pack(bo + "H", new_tag)
-    if new_type is not None:
-        raw[position + 2:position + 4] = struct.pack(bo + "H", new_type)
-    if new_value is not None:
-        raw[position + 8:position + 12] = new_value.ljust(4, b"\0")
-    path.write_bytes(bytes(raw))
 
 
 def write(path: Path, data: np.ndarray, **kwargs) -> Path:
@@ -79,9 +56,9 @@ def test_missing_defaulted_tags(tmp_path, registry, tag):
     # BitsPerSample defaults to 1: tifffile already leaves it out of 1-bit files.
     data = (GREY % 2).astype(bool) if tag == 258 else GREY
     path = write(tmp_path / "a.tif", data, photometric="minisblack", rowsperstrip=8)
-    if tag in {t for _, t in _entries(path)[1]}:
+    if tag in {t for _, t in ifd_entries(path)[1]}:
         edit_entry(path, tag, new_tag=_PRIVATE_TAG)
-    assert tag not in {t for _, t in _entries(path)[1]}
+    assert tag not in {t for _, t in ifd_entries(path)[1]}
     ours = read(path, registry)
     np.testing.assert_array_equal(ours, expected(path).astype(ours.dtype))
 
