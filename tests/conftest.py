@@ -29,3 +29,14 @@ def s3_server():
 
     with S3Server() as server:
         yield server
+
+
+@pytest.fixture
+def registry():
+    """A registry that serves ``file://`` URLs from the local disk: what a test reading files it wrote needs.
+
+    A test module that needs another registry (in-memory stores, S3 prefixes) defines its own ``registry``.
+    """
+    from tests.support.helpers import make_registry
+
+    return make_registry()

@@ -52,13 +52,12 @@ def test_not_a_tiff_exit_code(tmp_path):
 
 def test_errors_say_what_to_do_next(tmp_path):
     """Damaged files and unsupported features name a next step (re-copy, gdal_translate), not just the fault."""
-    import obstore
     import pytest
-    from obspec_utils.registry import ObjectStoreRegistry
 
+    from tests.support.helpers import make_registry
     from virtual_geotiff import TiffFormatError, UnsupportedTiffError, VirtualTIFF
 
-    registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+    registry = make_registry()
     good = tmp_path / "good.tif"
     tifffile.imwrite(good, np.zeros((64, 64), "u2"), compression="zlib", tile=(32, 32))
     data = good.read_bytes()

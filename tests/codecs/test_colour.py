@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import tifffile
@@ -14,6 +13,7 @@ import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.enums import ColorInterp
 
+from tests.support.helpers import expected_array
 from virtual_geotiff import VirtualTIFF
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")]
@@ -21,24 +21,9 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::raste
 RNG = np.random.default_rng(7)
 
 
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
-
-
 def open_array(path: Path, registry: ObjectStoreRegistry) -> zarr.Array:
     store = VirtualTIFF()(url=f"file://{path}", registry=registry)
     return zarr.open_group(store, mode="r", zarr_format=3)["0"]
-
-
-def tifffile_bands(path: Path) -> np.ndarray:
-    """tifffile's decode in our (band, y, x) order."""
-    with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
-        data = page.asarray()
-        if page.samplesperpixel > 1 and page.planarconfig == 1:
-            data = np.moveaxis(data, -1, 0)
-    return data
 
 
 @pytest.mark.parametrize("writer, bits", [("tifffile-16bit", 8), ("tifffile-8bit-values", 8), ("gdal", 8),
@@ -59,7 +44,7 @@ def test_palette_indices_and_colormap_match_rasterio(tmp_path, registry, writer,
             ds.write(data, 1)
             ds.write_colormap(1, table)
     array = open_array(path, registry)
-    np.testing.assert_array_equal(array[...], tifffile_bands(path))
+    np.testing.assert_array_equal(array[...], expected_array(path))
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(array[...], ds.read(1))
         expected = [list(ds.colormap(1)[i]) for i in range(n)]
@@ -75,7 +60,7 @@ def test_miniswhite_values_as_rasterio_returns_them(tmp_path, registry, bits):
     array = open_array(path, registry)
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(array[...], ds.read(1))
-    np.testing.assert_array_equal(array[...], tifffile_bands(path).astype(np.uint8))
+    np.testing.assert_array_equal(array[...], expected_array(path).astype(np.uint8))
     assert array.attrs["photometric"] == "miniswhite"
     assert "0 is white" in array.attrs["photometric_note"]
 
@@ -86,7 +71,7 @@ def test_cmyk_and_cielab_as_stored(tmp_path, registry, photometric, samples):
     path = tmp_path / f"{photometric}.tif"
     tifffile.imwrite(path, data, photometric=photometric, rowsperstrip=8)
     array = open_array(path, registry)
-    np.testing.assert_array_equal(array[...], tifffile_bands(path))
+    np.testing.assert_array_equal(array[...], expected_array(path))
     np.testing.assert_array_equal(array[...], np.moveaxis(data, -1, 0))
     assert array.attrs["photometric"] == photometric
     assert "as stored" in array.attrs["photometric_note"]
@@ -108,7 +93,7 @@ def test_alpha_band_matches_rasterio_colorinterp(tmp_path, registry, alpha, plan
                      rowsperstrip=8)
     array = open_array(path, registry)
     np.testing.assert_array_equal(array[...], data)
-    np.testing.assert_array_equal(array[...], tifffile_bands(path))
+    np.testing.assert_array_equal(array[...], expected_array(path))
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(array[...], ds.read())
         rasterio_alpha = list(ds.colorinterp).index(ColorInterp.alpha)

@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import tifffile
 import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
+from tests.support.helpers import expected_array
 from tests.support.paths import CORPUS
 from virtual_geotiff import Limits, TiffFormatError, UnsupportedTiffError, VirtualGeoTiffError, VirtualTIFF
 from virtual_geotiff.testing import fuzz
@@ -35,11 +35,6 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.filterwarnings("ignore::rast
 
 H, W = 37, 53  # partial edge tiles and a short last strip
 RNG = np.random.default_rng(16)
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def ours(path: Path, registry: ObjectStoreRegistry, ifd: int = 0) -> np.ndarray:
@@ -57,12 +52,7 @@ def gdal(path: Path, ifd: int = 0) -> np.ndarray:
 def tifffile_or_none(path: Path) -> np.ndarray | None:
     """tifffile's decode in our (band, y, x) order, None where it cannot decode the file."""
     try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            out = page.asarray()
-            if page.samplesperpixel > 1 and page.planarconfig == 1:
-                out = np.moveaxis(out, -1, 0)
-            return out
+        return expected_array(path)
     except Exception:
         return None
 

@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import xarray as xr
 import zarr
-from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.transform import from_origin
 from zarr.core.metadata.v3 import RectilinearChunksDisabledError
 
+from tests.support.helpers import make_registry
 from virtual_geotiff import VirtualTIFF
 from virtual_geotiff._upstream import manifest_group
 
@@ -56,7 +55,7 @@ def stripped(request, tmp_path) -> tuple[Path, np.ndarray]:
 
 def parsed(path: Path):
     """The parser's virtual array for IFD 0 (what ``VirtualTIFF`` publishes today)."""
-    registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+    registry = make_registry()
     store = VirtualTIFF(ifd=0)(url="file://" + str(path), registry=registry)
     return manifest_group(store).arrays["0"]
 

@@ -4,21 +4,14 @@ CInt32 in tests/codecs/test_gdal_codecs.py) read exactly as rasterio returns the
 from __future__ import annotations
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import tifffile
 import zarr
-from obspec_utils.registry import ObjectStoreRegistry
 
 from virtual_geotiff import VirtualTIFF
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")]
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])

@@ -10,21 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import tifffile
-from obspec_utils.registry import ObjectStoreRegistry
 
 from tests.support.tiff_edit import edit_entry
 from virtual_geotiff import UnsupportedTiffError, VirtualTIFF
 from virtual_geotiff.tiff.tags import Compression
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def _tiff(path: Path, photometric: str = "minisblack", samples: int = 1) -> Path:

@@ -17,6 +17,7 @@ ic = pytest.importorskip("icechunk")
 rasterio = pytest.importorskip("rasterio")
 pystac = pytest.importorskip("pystac")
 
+from tests.support.helpers import make_registry  # noqa: E402
 from virtual_geotiff import icechunk as vic  # noqa: E402
 from virtual_geotiff.bands import BandFile, open_virtual_bands  # noqa: E402
 from virtual_geotiff.errors import FailedSourcesError, IncompatibleSourcesError  # noqa: E402
@@ -134,10 +135,8 @@ def test_bands_missing_a_date_share_the_time_axis_and_read_as_fill(pristine):
         if band == "B03" and day == pristine.dates[1]:
             continue
         files.append(BandFile(band, str(path), np.datetime64(f"{day[:4]}-{day[4:6]}-{day[6:]}")))
-    from obspec_utils.registry import ObjectStoreRegistry
-    from obstore.store import LocalStore
 
-    cube = open_virtual_bands(files, ObjectStoreRegistry({"file://": LocalStore()}))
+    cube = open_virtual_bands(files, make_registry())
     ds = cube.groups["EPSG_32631/10m"]
     assert ds.B02.shape == ds.B03.shape == (3, 128, 128)
     assert (ds.B03.data.manifest._paths[1] == "").all() and (ds.B03.data.manifest._paths[0] != "").all()

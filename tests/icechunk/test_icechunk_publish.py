@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 from obspec_utils.registry import ObjectStoreRegistry
 
+from tests.support.helpers import make_registry
 from virtual_geotiff import InvalidArgumentError, VirtualTIFF
 from virtual_geotiff.sources import SourceStamp
 
@@ -41,10 +42,6 @@ def write_geotiff(path: Path, seed: int) -> np.ndarray:
                        blockxsize=TILE, blockysize=TILE, compress="DEFLATE") as dst:
         dst.write(data, 1)
     return data
-
-
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def stamp(url: str, reg: ObjectStoreRegistry) -> SourceStamp:
@@ -84,7 +81,7 @@ def history(repo_dir: Path) -> list:
 def published(tmp_path, archive, n: int = 3):
     _data_dir, arrays = archive
     urls = list(arrays)[:n]
-    reg = registry()
+    reg = make_registry()
     sources = {u: stamp(u, reg) for u in urls}
     repo_dir = tmp_path / "repo"
     repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
@@ -156,7 +153,7 @@ def test_drift_fails_the_read_naming_the_file_and_verify_lists_exactly_it(tmp_pa
 def test_last_modified_checksum_when_the_store_gives_no_etag(tmp_path, archive):
     _data_dir, arrays = archive
     urls = list(arrays)[:2]
-    reg = registry()
+    reg = make_registry()
     sources = {u: SourceStamp(u, None, stamp(u, reg).last_modified, None) for u in urls}
     repo_dir = tmp_path / "repo"
     repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
@@ -215,7 +212,7 @@ def test_icechunk_1_format_repository_opens_publishes_and_appends(tmp_path, arch
     publish, reopen through ``open_repository``, append, verify; it stays in the 1.x format."""
     _data_dir, arrays = archive
     urls = list(arrays)
-    reg = registry()
+    reg = make_registry()
     sources = {u: stamp(u, reg) for u in urls}
     storage = ic.local_filesystem_storage(str(tmp_path / "v1"))
     repo = vic.create_repository(storage, sources, spec_version=1)
@@ -252,7 +249,7 @@ def test_append_refuses_another_grid(tmp_path, archive):
 def test_nothing_is_committed_when_anything_fails(tmp_path, archive):
     _data_dir, arrays = archive
     urls = list(arrays)[:2]
-    reg = registry()
+    reg = make_registry()
     sources = {u: stamp(u, reg) for u in urls}
     repo_dir = tmp_path / "repo"
     repo = vic.create_repository(ic.local_filesystem_storage(str(repo_dir)), sources)
@@ -285,7 +282,7 @@ def test_nothing_is_committed_when_anything_fails(tmp_path, archive):
 def test_publish_into_callers_session_does_not_commit(tmp_path, archive):
     _data_dir, arrays = archive
     urls = list(arrays)[:2]
-    reg = registry()
+    reg = make_registry()
     repo = vic.create_repository(ic.local_filesystem_storage(str(tmp_path / "repo")), urls)
     session = repo.writable_session("main")
     # sources=None: every source is HEADed through the registry instead.
@@ -329,7 +326,7 @@ def test_publish_a_built_cube_stitched_and_stacked_with_skipped_files(tmp_path):
                 dst.write(data, 1)
     (data_dir / "20210103_c0.tif").write_bytes(b"II*\x00 not a tiff")
     urls = sorted(str(p) for p in data_dir.iterdir())
-    reg = registry()
+    reg = make_registry()
     built = open_virtual_cube(urls, reg, stack_values=r"(\d{8})_", stack_format="%Y%m%d", on_error="skip")
     assert len(built.failed) == 1 and len(built.sources) == 4
 
@@ -414,7 +411,7 @@ def test_publish_and_append_store_the_same_with_and_without_span_tracing(tmp_pat
 
     _data_dir, arrays = archive
     urls = list(arrays)
-    reg = registry()
+    reg = make_registry()
     sources = {u: stamp(u, reg) for u in urls}
     stores = {}
     for tracing in (True, False):

@@ -12,14 +12,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import rioxarray
 import xarray as xr
-from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.transform import from_origin
 
+from tests.support.helpers import make_registry
 from tests.support.paths import CORPUS
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError, VirtualGeoTiffError, VirtualTIFF
 from virtual_geotiff.masks import read_masked
@@ -34,7 +33,7 @@ HEIGHT, WIDTH = 40, 52
 
 
 def store_of(path: Path, **kwargs):
-    registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+    registry = make_registry()
     return VirtualTIFF(**kwargs)(url=f"file://{path}", registry=registry)
 
 
@@ -161,7 +160,7 @@ def corpus_masked_files() -> list[Path]:
     found = []
     for path in sorted(CORPUS.glob("*/*")):
         try:
-            registry = ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
+            registry = make_registry()
             header = run_sync(read_header(f"file://{path}", registry, Limits(timeout_seconds=5)))
         except Exception:
             continue

@@ -26,6 +26,7 @@ from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
+from tests.support.helpers import file_url, make_registry
 from virtual_geotiff import InvalidArgumentError, Limits, TiffFormatError, VirtualTIFF
 from virtual_geotiff._sync import run_sync
 from virtual_geotiff.arrays.levels import read_header_with_sidecar, sidecar_url
@@ -39,14 +40,6 @@ pytestmark = [
 
 ATOL = 1e-9
 HEIGHT, WIDTH = 300, 200  # factor 8 gives 38 x 25: a level whose size ratio is not the factor
-
-
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
-
-
-def url(path: Path) -> str:
-    return f"file://{path}"
 
 
 def image(count: int = 1, dtype: str = "uint16") -> np.ndarray:
@@ -92,12 +85,12 @@ def write(path: Path, *, count: int = 1, dtype: str = "uint16", mask: bool = Tru
 
 
 def open_tree(path: Path, **kwargs) -> xr.DataTree:
-    store = VirtualTIFF(ifd_layout="multiscale", **kwargs)(url=url(path), registry=registry())
+    store = VirtualTIFF(ifd_layout="multiscale", **kwargs)(url=file_url(path), registry=make_registry())
     return xr.open_datatree(store, engine="zarr", zarr_format=3, consolidated=False)
 
 
 def open_level(path: Path, overview_level: int, **kwargs) -> xr.Dataset:
-    store = VirtualTIFF(overview_level=overview_level, **kwargs)(url=url(path), registry=registry())
+    store = VirtualTIFF(overview_level=overview_level, **kwargs)(url=file_url(path), registry=make_registry())
     return xr.open_zarr(store, zarr_format=3, consolidated=False)
 
 
@@ -149,9 +142,9 @@ def test_cog_levels_and_masks_match_rasterio(tmp_path, count):
         assert_level_matches_rasterio(ds, path, level, masked=True)
         assert ds["0"].dims == (("y", "x") if count == 1 else ("band", "y", "x"))
         info = ds.attrs["virtual_geotiff_level"]
-        assert info["source"] == url(path) and info["overview_level"] == (level - 1 if level else None)
+        assert info["source"] == file_url(path) and info["overview_level"] == (level - 1 if level else None)
     # mask chunks follow the mask IFD's tiles, which GDAL makes like the image's
-    store = VirtualTIFF(ifd_layout="multiscale")(url=url(path), registry=registry())
+    store = VirtualTIFF(ifd_layout="multiscale")(url=file_url(path), registry=make_registry())
     group = zarr.open_group(store, mode="r", zarr_format=3)
     assert group["0/mask"].chunks == group["0/0"].chunks[-2:] == (64, 64)
 
@@ -323,7 +316,7 @@ def test_external_ovr_levels_match_rasterio(tmp_path):
         with rasterio.open(path, overview_level=level - 1) as src:
             assert set(np.unique(src.read_masks(1))) == {255}
         info = ds.attrs["virtual_geotiff_level"]
-        assert info["source"] == url(path) + ".ovr" and info["ifd"] == level - 1
+        assert info["source"] == file_url(path) + ".ovr" and info["ifd"] == level - 1
     ds = open_level(path, 2)
     assert_level_matches_rasterio(ds, path, 3, masked=False)
     assert ds.sizes == {"y": 38, "x": 25}
@@ -335,7 +328,7 @@ def test_sidecar_lookup_can_be_turned_off_and_never_touches_flat_layouts(tmp_pat
     assert list(open_tree(path, sidecar_overviews=False).children) == ["0"]
     with pytest.raises(TiffFormatError, match="has 0 overview"):
         open_level(path, 0, sidecar_overviews=False)
-    flat = zarr.open_group(VirtualTIFF()(url=url(path), registry=registry()), mode="r", zarr_format=3)
+    flat = zarr.open_group(VirtualTIFF()(url=file_url(path), registry=make_registry()), mode="r", zarr_format=3)
     assert sorted(flat.array_keys()) == ["0", "spatial_ref", "x", "y"]
 
 
@@ -359,11 +352,11 @@ def test_missing_sidecar_costs_one_request(tmp_path):
             return await self.inner.get_ranges_async(path, **kwargs)
 
     reg = ObjectStoreRegistry({"file://": Counting()})
-    _, sidecar = run_sync(read_header_with_sidecar(url(path), reg, Limits(), sidecar=True))
+    _, sidecar = run_sync(read_header_with_sidecar(file_url(path), reg, Limits(), sidecar=True))
     assert sidecar is None
     assert [c for c in calls if c.endswith(".ovr")] == [str(path).lstrip("/") + ".ovr"]
     calls.clear()
-    VirtualTIFF(ifd=0)(url(path), reg)  # not a levels layout: never looks for a sidecar
+    VirtualTIFF(ifd=0)(file_url(path), reg)  # not a levels layout: never looks for a sidecar
     assert not [c for c in calls if c.endswith(".ovr")]
 
 
@@ -386,7 +379,7 @@ def test_sidecars_over_http(http_server, tmp_path):
 
 def test_sidecar_url_stays_next_to_the_source():
     assert sidecar_url("s3://bucket/a/b.tif") == "s3://bucket/a/b.tif.ovr"
-    assert sidecar_url("file:///data/x/b.tif", registry()) == "file:///data/x/b.tif.ovr"
+    assert sidecar_url("file:///data/x/b.tif", make_registry()) == "file:///data/x/b.tif.ovr"
     assert sidecar_url("https://host/b.tif?X-Amz-Signature=1") is None
     assert sidecar_url("https://host/b.tif#frag") is None
     unregistered = ObjectStoreRegistry({"s3://other": obstore.store.MemoryStore()})
@@ -401,7 +394,7 @@ def test_internal_overviews_take_precedence_over_a_sidecar(tmp_path):
     Path(str(path) + ".ovr").write_bytes(Path(str(tmp_path / "other.tif") + ".ovr").read_bytes())
     tree = open_tree(path)
     assert list(tree.children) == ["0", "1"]
-    assert tree["1"].attrs["virtual_geotiff_level"]["source"] == url(path)
+    assert tree["1"].attrs["virtual_geotiff_level"]["source"] == file_url(path)
 
 
 def test_multiscale_tree_round_trips_through_icechunk(tmp_path):
@@ -414,7 +407,7 @@ def test_multiscale_tree_round_trips_through_icechunk(tmp_path):
     data_dir.mkdir()
     path = data_dir / "cog.tif"
     write(path, internal=(2, 4))
-    vdt = open_virtual_datatree(url(path), registry(), VirtualTIFF(ifd_layout="multiscale"))
+    vdt = open_virtual_datatree(file_url(path), make_registry(), VirtualTIFF(ifd_layout="multiscale"))
     assert isinstance(vdt["1"]["mask"].data, ManifestArray)
     assert not isinstance(vdt["1"]["x"].data, ManifestArray)  # coordinates are loaded, never memory references
     container = f"file://{data_dir}/"
@@ -456,7 +449,7 @@ def test_multiscale_parser_pickles_and_keeps_no_state(tmp_path):
     write(path, internal=(2,))
     parser = VirtualTIFF(ifd_layout="multiscale")
     before = dict(vars(parser))
-    parser(url=url(path), registry=registry())
+    parser(url=file_url(path), registry=make_registry())
     assert vars(parser) == before
     clone = pickle.loads(pickle.dumps(VirtualTIFF(overview_level=1, sidecar_overviews=False)))
     assert (clone.overview_level, clone.sidecar_overviews) == (1, False)

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import rioxarray
 import xarray as xr
-from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.transform import from_origin
 
+from tests.support.helpers import file_url, make_registry
 from virtual_geotiff import VirtualTIFF
 
 icechunk = pytest.importorskip("icechunk")
@@ -101,10 +100,6 @@ def tiles(tmp_path_factory) -> dict[Variant, Path]:
                     write_tile(root / tile_name(date, row, col), variant, date, row, col)
         out[variant] = root
     return out
-
-
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def url(root: Path, date: int, row: int, col: int) -> str:
@@ -234,7 +229,7 @@ VARIANT_PARAMS = [pytest.param(v, id=v.id) for v in VARIANTS]
 @pytest.mark.parametrize("variant", VARIANT_PARAMS)
 def test_open_virtual_dataset(tiles, variant):
     root = tiles[variant]
-    vds = virtualizarr.open_virtual_dataset(url(root, 0, 1, 1), registry=registry(), parser=VirtualTIFF(ifd=0))
+    vds = virtualizarr.open_virtual_dataset(url(root, 0, 1, 1), registry=make_registry(), parser=VirtualTIFF(ifd=0))
     assert_virtual(vds)
     assert_georeferenced(vds, root, 1, 1)
     assert_decodes(through_icechunk(vds, root), variant, root, dates=range(1), rows=range(1, 2), cols=range(1, 2),
@@ -245,7 +240,7 @@ def test_open_virtual_dataset(tiles, variant):
 def test_open_virtual_datatree(tiles, variant):
     """The nested layout through ``open_virtual_datatree``: every group's spatial_ref is in memory too."""
     root = tiles[variant]
-    vdt = virtualizarr.open_virtual_datatree(url(root, 0, 0, 0), registry=registry(),
+    vdt = virtualizarr.open_virtual_datatree(url(root, 0, 0, 0), registry=make_registry(),
                                              parser=VirtualTIFF(ifd_layout="nested"))
     group = vdt["0"].to_dataset()
     assert isinstance(group["0"].data, ManifestArray) and isinstance(group.spatial_ref.data, np.ndarray)
@@ -272,8 +267,8 @@ def open_mf(root: Path, variant: Variant, combine: str, parallel, dates: range) 
         kwargs = {}
     if stack:
         kwargs["preprocess"] = add_date
-    return virtualizarr.open_virtual_mfdataset(urls, registry=registry(), parser=VirtualTIFF(ifd=0), combine=combine,
-                                               parallel=parallel, **kwargs)
+    return virtualizarr.open_virtual_mfdataset(urls, registry=make_registry(), parser=VirtualTIFF(ifd=0),
+                                               combine=combine, parallel=parallel, **kwargs)
 
 
 def check_cube(vds: xr.Dataset, variant: Variant) -> None:
@@ -306,7 +301,7 @@ def test_pixel_interleaved_bands_do_not_stack_in_time(tiles):
     When this starts passing through, make ``Variant.stacks`` True for every variant."""
     variant = VARIANTS[2]
     assert not variant.stacks
-    vds = virtualizarr.open_virtual_dataset(url(tiles[variant], 0, 0, 0), registry=registry(),
+    vds = virtualizarr.open_virtual_dataset(url(tiles[variant], 0, 0, 0), registry=make_registry(),
                                             parser=VirtualTIFF(ifd=0))
     with pytest.raises(ValueError, match="order"):
         vds.expand_dims(time=DATES[:1])
@@ -317,7 +312,7 @@ def test_pixel_interleaved_bands_do_not_stack_in_time(tiles):
 @pytest.mark.parametrize("variant", VARIANT_PARAMS)
 def test_xr_concat_and_combine_by_coords(tiles, variant):
     root = tiles[variant]
-    reg, parser = registry(), VirtualTIFF(ifd=0)
+    reg, parser = make_registry(), VirtualTIFF(ifd=0)
     if variant.stacks:
         by_date = [virtualizarr.open_virtual_dataset(url(root, d, 0, 0), registry=reg, parser=parser)
                    for d in range(2)]
@@ -399,7 +394,7 @@ def test_vz_to_kerchunk_json(tiles, cubes, variant, tmp_path):
     refs = json.loads(path.read_text())["refs"]
     assert "spatial_ref/" in refs and "spatial_ref/0" not in refs
     with pytest.raises(ValueError, match="chunk key"):
-        virtualizarr.open_virtual_dataset("file://" + str(path), registry=registry(), parser=kerchunk_parser("json"))
+        virtualizarr.open_virtual_dataset(file_url(path), registry=make_registry(), parser=kerchunk_parser("json"))
 
 
 def test_vz_to_kerchunk_parquet_refuses_scalar_coordinates(cubes, tmp_path):
@@ -426,7 +421,7 @@ def test_to_kerchunk(tiles, cubes, variant, fmt, tmp_path):
     decoded = assert_decodes(reference_reader(path), variant, root, dates=variant.dates, stacked=variant.stacks)
     np.testing.assert_array_equal(decoded.time.values, DATES)
 
-    back = virtualizarr.open_virtual_dataset("file://" + str(path), registry=registry(), parser=kerchunk_parser(fmt))
+    back = virtualizarr.open_virtual_dataset(file_url(path), registry=make_registry(), parser=kerchunk_parser(fmt))
     assert isinstance(back["0"].data, ManifestArray)
     assert_decodes(through_icechunk(back, root), variant, root, dates=variant.dates, stacked=variant.stacks)
 

@@ -11,13 +11,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import rasterio
 import tifffile
 import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
+from tests.support.helpers import make_registry
 from virtual_geotiff import (
     InvalidArgumentError,
     LimitExceededError,
@@ -29,11 +29,6 @@ from virtual_geotiff import (
 from virtual_geotiff.tiff.chain import TiffFormatWarning
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def read_array(path: Path, registry: ObjectStoreRegistry, name: str = "0", **kwargs) -> np.ndarray:
@@ -237,7 +232,7 @@ def test_ifd_out_of_range_names_the_count(tmp_path, registry):
 
 def test_unregistered_url_says_how_to_register(tmp_path):
     with pytest.raises(InvalidArgumentError, match="register"):
-        VirtualTIFF()(url="s3://bucket/x.tif", registry=ObjectStoreRegistry({"file://": obstore.store.LocalStore()}))
+        VirtualTIFF()(url="s3://bucket/x.tif", registry=make_registry())
 
 
 @pytest.mark.parametrize("orientation", [2, 3, 6, 8])

@@ -12,7 +12,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import obstore
 import pytest
 import tifffile
 import zarr
@@ -26,11 +25,6 @@ from virtual_geotiff.tiff.tags import Photometric
 pytestmark = pytest.mark.timeout(60)
 
 _PRIVATE_TAG = 65000  # an unknown tag: async-tiff and tifffile both keep it and ignore it
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def write(path: Path, data: np.ndarray, **kwargs) -> Path:

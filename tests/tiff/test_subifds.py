@@ -4,21 +4,14 @@ tifffile's decode of ``pages[ifd].pages[k]``."""
 from __future__ import annotations
 
 import numpy as np
-import obstore
 import pytest
 import tifffile
 import xarray as xr
 import zarr
-from obspec_utils.registry import ObjectStoreRegistry
 
 from virtual_geotiff import VirtualTIFF
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def write_pyramid(path, *, pages: int = 2, levels: int = 2, bigtiff: bool = False, compression=None,

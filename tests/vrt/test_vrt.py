@@ -29,6 +29,7 @@ from tests.support.cube import RES as CUBE_RES
 from tests.support.cube import X0 as CUBE_X0
 from tests.support.cube import Y0 as CUBE_Y0
 from tests.support.cube import write_grid as write_cube_grid
+from tests.support.helpers import make_registry
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError
 from virtual_geotiff.cube import open_virtual_cube
 from virtual_geotiff.errors import UnsafeUrlError, UnsupportedVrtError, VrtFormatError
@@ -47,10 +48,6 @@ COG_TILE = 128
 EPSG = 32633
 RES = 10.0
 X0, Y0 = 500_000.0, 6_000_000.0
-
-
-def registry() -> ObjectStoreRegistry:
-    return ObjectStoreRegistry({"file://": obstore.store.LocalStore()})
 
 
 def write_grid(folder: Path, *, rows: int = 2, cols: int = 3, tile_px: int = 64, last_width: int = 50,
@@ -134,7 +131,7 @@ def build_vrt(tiles: list[dict], out: Path, *, bands: int = 1, dtype: str = "uin
 
 def open_vrt(path: Path, parser: VirtualVRT | None = None, reg: ObjectStoreRegistry | None = None,
              **kwargs) -> xr.Dataset:
-    store = (parser or VirtualVRT())(url=f"file://{path}", registry=reg or registry())
+    store = (parser or VirtualVRT())(url=f"file://{path}", registry=reg or make_registry())
     return xr.open_zarr(store, zarr_format=3, consolidated=False, **kwargs)
 
 
@@ -402,7 +399,7 @@ def _write_and_compare(ds, tmp_path: Path, name: str = "data", **kwargs) -> dict
     """Write VRTs from the virtual dataset; each opens in rasterio with the cube's CRS, transform and pixels,
     and reads back through VirtualVRT to the same pixels."""
 
-    written = write_vrts(ds, tmp_path / "vrt", registry(), variable=name, **kwargs)
+    written = write_vrts(ds, tmp_path / "vrt", make_registry(), variable=name, **kwargs)
     got = read_cube(ds, name)
     crs = CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
     gt = [float(v) for v in ds["spatial_ref"].attrs["GeoTransform"].split()]
@@ -421,7 +418,7 @@ def _write_and_compare(ds, tmp_path: Path, name: str = "data", **kwargs) -> dict
 
 def test_vrt_per_time_step_of_a_stitched_cube(tmp_path: Path) -> None:
     paths = write_cube_grid(tmp_path / "src", 2, 3, ("20240101", "20240201"), nodata=0)
-    cube = open_virtual_cube(paths, registry(), stack_values=r"scene_(\d{8})_", stack_format="%Y%m%d")
+    cube = open_virtual_cube(paths, make_registry(), stack_values=r"scene_(\d{8})_", stack_format="%Y%m%d")
     written = _write_and_compare(cube.dataset, tmp_path)
     assert [p.name for p in written.values()] == ["data_2024-01-01.vrt", "data_2024-02-01.vrt"]
     with rasterio.open(next(iter(written.values()))) as src:
@@ -432,7 +429,7 @@ def test_vrt_per_time_step_of_a_stitched_cube(tmp_path: Path) -> None:
 def test_vrt_of_a_cropped_cube_uses_source_windows(tmp_path: Path) -> None:
     paths = write_cube_grid(tmp_path / "src", 2, 3)
     bbox = (CUBE_X0 + 70 * CUBE_RES, CUBE_Y0 - 75 * CUBE_RES, CUBE_X0 + 100 * CUBE_RES, CUBE_Y0 - 10 * CUBE_RES)
-    cube = open_virtual_cube(paths, registry(), bbox=bbox)
+    cube = open_virtual_cube(paths, make_registry(), bbox=bbox)
     written = _write_and_compare(cube.dataset, tmp_path)
     text = next(iter(written.values())).read_text()
     # the window is x 64..128 (all of file column 1), y 0..96 (file row 0 whole, the top half of row 1)
@@ -442,16 +439,16 @@ def test_vrt_of_a_cropped_cube_uses_source_windows(tmp_path: Path) -> None:
 @pytest.mark.parametrize("layout", ["pixel", "band-selection", "band-files"])
 def test_vrt_bands_of_a_cube(tmp_path: Path, layout: str) -> None:
     if layout == "pixel":
-        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="pixel"), registry())
+        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="pixel"), make_registry())
     elif layout == "band-selection":
-        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="band"), registry(),
+        cube = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2, count=3, interleave="band"), make_registry(),
                                  bands=[3, 1])
     else:
         paths = []
         for i, band in enumerate(("B08", "B02", "B04")):
             paths.append(tmp_path / f"T33_{band}.tif")
             write_tile(paths[-1], 0, 0, step=i)
-        cube = open_virtual_cube(paths, registry(), stack_dim="band", stack_values=r"_(B\d\d)\.tif$")
+        cube = open_virtual_cube(paths, make_registry(), stack_dim="band", stack_values=r"_(B\d\d)\.tif$")
     assert cube.dataset["data"].dims == ("band", "y", "x")
     written = _write_and_compare(cube.dataset, tmp_path)
     assert len(written) == 1
@@ -464,7 +461,7 @@ def test_vrt_of_an_overview_level_points_at_that_ifd(tmp_path: Path) -> None:
     paths = write_cube_grid(tmp_path / "src", 1, 1, size=(256, 192))
     with rasterio.Env(GDAL_TIFF_OVR_BLOCKSIZE=64), rasterio.open(paths[0], "r+") as dst:
         dst.build_overviews([2], rasterio.enums.Resampling.nearest)
-    cube = open_virtual_cube(paths, registry(), overview_level=0)
+    cube = open_virtual_cube(paths, make_registry(), overview_level=0)
     written = _write_and_compare(cube.dataset, tmp_path)
     assert "GTIFF_DIR:2:" in next(iter(written.values())).read_text()
 
@@ -476,12 +473,12 @@ def test_vrt_of_a_single_virtual_tiff(tmp_path: Path) -> None:
 
     tiles, _ = write_grid(tmp_path, rows=1, cols=1, tile_px=96, last_width=70, last_height=50, bands=2)
     url = f"file://{tiles[0]['path']}"
-    vds = virtualizarr.open_virtual_dataset(url, registry=registry(), parser=VirtualTIFF(ifd=0))
+    vds = virtualizarr.open_virtual_dataset(url, registry=make_registry(), parser=VirtualTIFF(ifd=0))
     _write_and_compare(vds, tmp_path, name="0")
 
 
 def test_vrt_writer_refuses_references_that_are_not_the_files_tiles(tmp_path: Path) -> None:
-    ds = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2), registry()).dataset
+    ds = open_virtual_cube(write_cube_grid(tmp_path / "src", 1, 2), make_registry()).dataset
     arr = ds["data"].data
     m = arr.manifest
     paths = m._paths.copy()
@@ -490,7 +487,7 @@ def test_vrt_writer_refuses_references_that_are_not_the_files_tiles(tmp_path: Pa
         paths=paths, offsets=m._offsets, lengths=m._lengths, validate_paths=False))
     bad = ds.assign(data=ds["data"].copy(data=swapped))
     with pytest.raises(UnsupportedVrtError):
-        write_vrts(bad, tmp_path / "bad", registry())
+        write_vrts(bad, tmp_path / "bad", make_registry())
 
 
 # ------------------------------------------------------------------------------------------------ remote, round trip
@@ -523,9 +520,9 @@ def test_open_virtual_dataset_then_write_the_vrt_back(tmp_path: Path) -> None:
 
     tiles, mosaic = write_grid(tmp_path, rows=2, cols=3, bands=2)
     vrt = build_vrt(tiles, tmp_path / "in.vrt", bands=2)
-    vds = virtualizarr.open_virtual_dataset(f"file://{vrt}", registry=registry(), parser=VirtualVRT())
+    vds = virtualizarr.open_virtual_dataset(f"file://{vrt}", registry=make_registry(), parser=VirtualVRT())
     assert vds["0"].dims == ("band", "y", "x")
-    out = write_vrts(vds, tmp_path / "out", registry(), variable="0")
+    out = write_vrts(vds, tmp_path / "out", make_registry(), variable="0")
     with rasterio.open(out[None]) as src:
         np.testing.assert_array_equal(src.read(), mosaic)
         assert src.crs == CRS.from_epsg(EPSG) and src.transform == from_origin(X0, Y0, RES, RES)
@@ -549,8 +546,8 @@ def test_geographic_crs_axis_order_both_ways(tmp_path: Path) -> None:
     rasterio.shutil.copy(path, vrt, driver="VRT")
     assert 'dataAxisToSRSAxisMapping="2,1"' in vrt.read_text()
     assert_matches_rasterio(open_vrt(vrt, mask_and_scale=False), vrt)
-    vds = virtualizarr.open_virtual_dataset(f"file://{path}", registry=registry(), parser=VirtualTIFF(ifd=0))
-    written = write_vrts(vds, tmp_path / "out", registry(), variable="0")[None]
+    vds = virtualizarr.open_virtual_dataset(f"file://{path}", registry=make_registry(), parser=VirtualTIFF(ifd=0))
+    written = write_vrts(vds, tmp_path / "out", make_registry(), variable="0")[None]
     assert 'dataAxisToSRSAxisMapping="2,1"' in written.read_text()
     with rasterio.open(written) as src, rasterio.open(path) as ref:
         assert src.crs == ref.crs and src.transform == ref.transform
