@@ -13,7 +13,7 @@ import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 from rasterio.enums import ColorInterp
 
-from tests.support.helpers import expected_array
+from tests.support.helpers import expected_array, read_array
 from virtual_geotiff import VirtualTIFF
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")]
@@ -135,8 +135,7 @@ def test_lerc_internal_mask_reads_as_rasterio(tmp_path, registry, dtype, nodata)
     with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype=dtype, compress="LERC",
                        nodata=nodata, tiled=True, blockxsize=16, blockysize=16) as ds:
         ds.write(data, 1)
-    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
-    ours = zarr.open_group(store, mode="r", zarr_format=3)["0"][...]
+    ours = read_array(path, registry)
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(ours, ds.read(1))
     np.testing.assert_array_equal(ours, data)

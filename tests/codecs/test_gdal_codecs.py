@@ -26,7 +26,7 @@ import tifffile
 import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
-from tests.support.helpers import expected_array
+from tests.support.helpers import expected_array, read_array
 from tests.support.paths import CORPUS
 from virtual_geotiff import Limits, TiffFormatError, UnsupportedTiffError, VirtualGeoTiffError, VirtualTIFF
 from virtual_geotiff.testing import fuzz
@@ -38,9 +38,7 @@ RNG = np.random.default_rng(16)
 
 
 def ours(path: Path, registry: ObjectStoreRegistry, ifd: int = 0) -> np.ndarray:
-    group = zarr.open_group(VirtualTIFF(ifd_layout="flat")(url=f"file://{path}", registry=registry), mode="r",
-                            zarr_format=3)
-    return group[str(ifd)][...]
+    return read_array(path, registry, str(ifd), ifd_layout="flat")
 
 
 def gdal(path: Path, ifd: int = 0) -> np.ndarray:

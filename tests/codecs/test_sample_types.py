@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import rasterio
 import tifffile
-import zarr
 
-from virtual_geotiff import VirtualTIFF
+from tests.support.helpers import read_array
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")]
 
@@ -22,8 +21,7 @@ def test_complex_float_matches_rasterio_and_tifffile(tmp_path, registry, dtype):
     with rasterio.open(path, "w", driver="GTiff", width=53, height=37, count=1, dtype=dtype, tiled=True,
                        blockxsize=16, blockysize=16, compress="deflate") as ds:
         ds.write(data, 1)
-    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
-    ours = zarr.open_group(store, mode="r", zarr_format=3)["0"][...]
+    ours = read_array(path, registry)
     assert ours.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(ours, data)
     np.testing.assert_array_equal(ours, tifffile.imread(path))
@@ -39,8 +37,7 @@ def test_complex_int16_reads_as_rasterio(tmp_path, registry, layout, byteorder):
     with rasterio.open(path, "w", driver="GTiff", width=53, height=37, count=1, dtype="complex_int16",
                        compress="deflate", endianness=byteorder.upper(), **layout) as ds:
         ds.write(data, 1)
-    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
-    ours = zarr.open_group(store, mode="r", zarr_format=3)["0"][...]
+    ours = read_array(path, registry)
     with rasterio.open(path) as ds:
         ref = ds.read(1)
     assert ours.dtype == ref.dtype == np.complex64

@@ -19,6 +19,7 @@ import obstore
 import pytest
 import tifffile
 import xarray as xr
+import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
 from virtual_geotiff import VirtualTIFF
@@ -225,6 +226,14 @@ def open_virtual(path: Path | str, parser: VirtualTIFF | None = None, **open_kwa
 def read_local_header(path: Path | str, limits: Limits | None = None) -> TiffHeader:
     """The parsed header of a local file, read as the parser reads it (``file://`` URL, local registry)."""
     return run_sync(read_header(file_url(path), make_registry(), limits or Limits()))
+
+
+def read_array(path: Path | str, registry: ObjectStoreRegistry | None = None, name: str = "0",
+               **parser_kwargs: Any) -> np.ndarray:
+    """The decoded array ``name`` of ``path``, read through ``VirtualTIFF(**parser_kwargs)`` and zarr alone (no
+    xarray decoding: no masking or scaling), so a test compares exactly the stored samples."""
+    store = VirtualTIFF(**parser_kwargs)(url=file_url(path), registry=registry or make_registry())
+    return zarr.open_group(store, mode="r", zarr_format=3)[name][...]
 
 
 def assert_same(actual: xr.DataArray, expected: np.ndarray) -> None:

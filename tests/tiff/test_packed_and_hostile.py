@@ -17,7 +17,7 @@ import tifffile
 import zarr
 from obspec_utils.registry import ObjectStoreRegistry
 
-from tests.support.helpers import make_registry
+from tests.support.helpers import make_registry, read_array
 from virtual_geotiff import (
     InvalidArgumentError,
     LimitExceededError,
@@ -29,11 +29,6 @@ from virtual_geotiff import (
 from virtual_geotiff.tiff.chain import TiffFormatWarning
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def read_array(path: Path, registry: ObjectStoreRegistry, name: str = "0", **kwargs) -> np.ndarray:
-    store = VirtualTIFF(**kwargs)(url=f"file://{path}", registry=registry)
-    return zarr.open_group(store, mode="r", zarr_format=3)[name][...]
 
 
 def codec_names(path: Path, registry: ObjectStoreRegistry) -> list[str]:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import tifffile
 import zarr
-from obspec_utils.registry import ObjectStoreRegistry
 
+from tests.support.helpers import read_array
 from tests.support.paths import CORPUS
 from tests.support.tiff_edit import edit_entry, ifd_entries
 from virtual_geotiff import TiffFormatError, VirtualTIFF
@@ -30,11 +30,6 @@ _PRIVATE_TAG = 65000  # an unknown tag: async-tiff and tifffile both keep it and
 def write(path: Path, data: np.ndarray, **kwargs) -> Path:
     tifffile.imwrite(path, data, **kwargs)
     return path
-
-
-def read(path: Path, registry: ObjectStoreRegistry, name: str = "0") -> np.ndarray:
-    store = VirtualTIFF()(url=f"file://{path}", registry=registry)
-    return zarr.open_group(store, mode="r", zarr_format=3)[name][...]
 
 
 def expected(path: Path, page: int = 0) -> np.ndarray:
@@ -53,7 +48,7 @@ def test_missing_defaulted_tags(tmp_path, registry, tag):
     if tag in {t for _, t in ifd_entries(path)[1]}:
         edit_entry(path, tag, new_tag=_PRIVATE_TAG)
     assert tag not in {t for _, t in ifd_entries(path)[1]}
-    ours = read(path, registry)
+    ours = read_array(path, registry)
     np.testing.assert_array_equal(ours, expected(path).astype(ours.dtype))
 
 
@@ -90,21 +85,21 @@ def test_entry_of_unknown_field_type(tmp_path, registry):
     path = write(tmp_path / "t.tif", GREY, photometric="minisblack", rowsperstrip=8,
                  extratags=[(_PRIVATE_TAG, "H", 1, 7, True)])
     edit_entry(path, _PRIVATE_TAG, new_type=14)
-    np.testing.assert_array_equal(read(path, registry), expected(path))
+    np.testing.assert_array_equal(read_array(path, registry), expected(path))
 
 
 def test_make_string_that_is_not_utf8(tmp_path, registry):
     path = write(tmp_path / "m.tif", GREY, photometric="minisblack", rowsperstrip=8,
                  extratags=[(271, "s", 2, "M", True)])
     edit_entry(path, 271, new_value=b"\x8c\x00")
-    np.testing.assert_array_equal(read(path, registry), expected(path))
+    np.testing.assert_array_equal(read_array(path, registry), expected(path))
 
 
 def test_no_image_width_is_a_format_error(tmp_path, registry):
     path = write(tmp_path / "w.tif", GREY, photometric="minisblack")
     edit_entry(path, 256, new_tag=_PRIVATE_TAG)
     with pytest.raises(TiffFormatError, match="ImageWidth"):
-        read(path, registry)
+        read_array(path, registry)
 
 
 PILLOW = CORPUS / "pillow"  # ../shared/corpus/pillow beside the checkout
