@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import tifffile
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", *args], capture_output=True, text=True,
-                          timeout=120)
+from tests.support.cli import run_cli
 
 
 def test_inspect_json_reports_layout_and_codecs(tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from tests.support.cli import run_cli
 from tests.support.paths import CORPUS, REPO
 
 rasterio = pytest.importorskip("rasterio")
@@ -20,11 +19,6 @@ from rasterio.transform import from_origin  # noqa: E402
 
 TILE = 128  # file size 256 x 256, two 128-px blocks per side
 DATES = ["20240101", "20240201"]
-
-
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", *args], capture_output=True, text=True,
-                          timeout=180, input=stdin)
 
 
 def write_tiles(folder: Path) -> dict[tuple[str, int, int], Path]:

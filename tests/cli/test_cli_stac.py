@@ -16,12 +16,8 @@ ic = pytest.importorskip("icechunk")
 rasterio = pytest.importorskip("rasterio")
 pystac = pytest.importorskip("pystac")
 
+from tests.support.cli import run_cli  # noqa: E402
 from virtual_geotiff.testing.sentinel2 import make_archive  # noqa: E402
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", *args], capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import tomllib
 
 import numpy as np
 import tifffile
 import virtualizarr
 
+from tests.support.cli import run_cli
 from tests.support.helpers import make_registry
 from tests.support.paths import REPO as ROOT
 from virtual_geotiff import VirtualTIFF
@@ -68,12 +67,10 @@ def test_store_attribute_and_inspect_say_who_reads(tmp_path):
     attr = vds.attrs["virtual_geotiff"]["readable_by"]
     assert attr["zarrita.js"] == {"readable": True, "requires": "npm install @virtual-geotiff/zarr-codecs"}
     assert attr["zarrs"]["unsupported"] == ["virtual_geotiff.lzw"]
-    result = subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", "inspect", str(path), "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli("inspect", str(path), "--json", timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ifds"][0]["readable_by"] == attr
-    human = subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", "inspect", str(path)],
-                           capture_output=True, text=True, timeout=120).stdout
+    human = run_cli("inspect", str(path), timeout=120).stdout
     assert "readable by: zarr-python yes (pip install virtual-geotiff); zarrita.js yes (npm install " \
            "@virtual-geotiff/zarr-codecs); GDAL no (virtual_geotiff.lzw); zarrs no (virtual_geotiff.lzw)" in human
 

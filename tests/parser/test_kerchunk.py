@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from tests.support.cli import run_cli
 from tests.support.cube import RES, TILE, X0, Y0, rasterio_mosaic, write_grid
 from tests.support.helpers import make_registry
 from virtual_geotiff.cube import open_virtual_cube
@@ -68,13 +69,9 @@ def test_codecs_without_zarr_v2_form_are_refused(tmp_path):
 
 def test_cli_build_parquet_reads_zeros_as_data(tmp_path):
     """``virtual-geotiff build --to refs.parquet`` goes through the same export (scalar key, no 0 mask)."""
-    import subprocess
-    import sys
-
     paths = write_grid(tmp_path / "tifs", 1, 2)
     out = tmp_path / "refs.parquet"
-    result = subprocess.run([sys.executable, "-m", "virtual_geotiff.cli", "build", *map(str, paths), "--to",
-                             str(out), "--no-progress"], capture_output=True, text=True, timeout=120)
+    result = run_cli("build", *map(str, paths), "--to", str(out), "--no-progress", timeout=120)
     assert result.returncode == 0, result.stderr
     ds = _open(str(out))
     assert ds["data"].dtype == np.uint16 and ds["data"].values[0, 0] == 0
