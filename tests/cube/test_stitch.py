@@ -8,19 +8,17 @@ import tifffile
 import zarr
 from virtualizarr.manifests import ManifestGroup, ManifestStore
 
-from tests.support.helpers import file_url, make_registry
+from tests.support.helpers import file_url, make_registry, read_local_header
 from virtual_geotiff import IncompatibleSourcesError, InvalidArgumentError, Limits
-from virtual_geotiff._sync import run_sync
 from virtual_geotiff.arrays.planned import plan_georeferenced_ifd
 from virtual_geotiff.stitch import Placement, stitch
-from virtual_geotiff.tiff.headers import read_header
 
 TILE = 16
 
 
 def _array(path, data, **kwargs):
     tifffile.imwrite(path, data, tile=(TILE, TILE), compression=kwargs.pop("compression", "zlib"), **kwargs)
-    header = run_sync(read_header(file_url(path), make_registry(), Limits()))
+    header = read_local_header(path)
     return plan_georeferenced_ifd(header.ifds[0], header, Limits()).array()
 
 

@@ -18,7 +18,7 @@ import rioxarray
 import xarray as xr
 from rasterio.transform import from_origin
 
-from tests.support.helpers import make_registry
+from tests.support.helpers import make_registry, read_local_header
 from tests.support.paths import CORPUS
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError, VirtualGeoTiffError, VirtualTIFF
 from virtual_geotiff.masks import read_masked
@@ -152,16 +152,13 @@ def corpus_masked_files() -> list[Path]:
     """Corpus files with a GDAL mask IFD or an alpha ExtraSample (header-level check, no decoding)."""
     if not CORPUS.is_dir():
         return []
-    from virtual_geotiff._sync import run_sync
     from virtual_geotiff.arrays.levels import is_mask
     from virtual_geotiff.limits import Limits
-    from virtual_geotiff.tiff.headers import read_header
 
     found = []
     for path in sorted(CORPUS.glob("*/*")):
         try:
-            registry = make_registry()
-            header = run_sync(read_header(f"file://{path}", registry, Limits(timeout_seconds=5)))
+            header = read_local_header(path, Limits(timeout_seconds=5))
         except Exception:
             continue
         if any(is_mask(ifd) for ifd in header.ifds) or any(v in (1, 2) for ifd in header.ifds

@@ -9,6 +9,7 @@ import tifffile
 import xarray as xr
 import zarr
 
+from tests.support.helpers import read_local_header
 from virtual_geotiff import VirtualTIFF
 
 pytestmark = pytest.mark.timeout(60)
@@ -60,15 +61,11 @@ def test_single_ifd_selection_leaves_subifds_out(tmp_path, registry):
     assert sorted(name for name, _ in zarr.open_group(store, mode="r", zarr_format=3).arrays()) == ["0"]
 
 
-def test_sub_ifd_header_facts(tmp_path, registry):
+def test_sub_ifd_header_facts(tmp_path):
     """``TiffHeader.sub_ifds`` lists each SubIFD with its parent, position and size."""
     path = tmp_path / "pyramid.tif"
     write_pyramid(path, pages=1, levels=2, tile=(32, 32))
-    from virtual_geotiff._sync import run_sync
-    from virtual_geotiff.limits import Limits
-    from virtual_geotiff.tiff.headers import read_header
-
-    header = run_sync(read_header(f"file://{path}", registry, Limits()))
+    header = read_local_header(path)
     assert [s.name for s in header.sub_ifds] == ["0_sub0", "0_sub1"]
     assert [(s.width, s.height) for s in header.sub_ifds] == [(45, 35), (23, 18)]
 
