@@ -44,9 +44,10 @@ from .cube.scan import scan_sources
 from .cube.stack import as_coordinate
 from .errors import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
 from .limits import Limits
-from .manifest import normalize_url, references
+from .manifest import references
 from .sources import SourceStamp
 from .tiff.headers import DEFAULT_CONCURRENCY, Progress, check_concurrency, split_failed
+from .urls import normalize_url
 
 __all__ = ["BandCube", "BandFile", "Declared", "open_virtual_bands"]
 

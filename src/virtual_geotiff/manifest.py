@@ -20,7 +20,6 @@ from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from .codecs.mapping import CodecPlan
 from .layout import ChunkLayout
-from .urls import normalize_url  # noqa: F401  (transitional: cube/bands import it here until the cube package lands)
 
 
 @dataclass(frozen=True)

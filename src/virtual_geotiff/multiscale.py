@@ -149,6 +149,3 @@ def build_overview_group(level: Level, overview_level: int, main: IfdInfo, limit
                                        overview_level=overview_level)
     return ManifestGroup(arrays=arrays, attributes={**store_attributes(plans), **attrs})
 
-
-# transitional: the cube package imports these here until it is rewired onto ``virtual_geotiff.arrays``
-from .arrays.levels import pyramid_levels, select_overview  # noqa: E402, F401

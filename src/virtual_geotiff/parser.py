@@ -125,11 +125,6 @@ class VirtualTIFF:
         """True when the output is made of pyramid levels (multiscale layout or ``overview_level``)."""
         return self.ifd_layout == "multiscale" or self.overview_level is not None
 
-    async def read_headers(self, url: str, registry: ObjectStoreRegistry) -> tuple[TiffHeader, TiffHeader | None]:
-        """Transitional (the cube package calls it until it is rewired): ``read_header_with_sidecar``."""
-        return await read_header_with_sidecar(url, registry, self.limits,
-                                              sidecar=self.uses_levels and self.sidecar_overviews)
-
     def selected_ifds(self, header: TiffHeader) -> tuple[IfdInfo, ...]:
         if self.ifd is None:
             return header.ifds + header.sub_ifds
@@ -207,16 +202,3 @@ class VirtualTIFF:
         return build_overview_group(level, self.overview_level, header.ifds[0], self.limits, memory,
                                     with_xy=with_xy)
 
-
-# ---------------------------------------------------------------------------------------------- transitional
-# The cube package imports these here until it is rewired onto ``virtual_geotiff.arrays`` (same session).
-from .arrays.attributes import ifd_attributes  # noqa: E402, F401
-from .arrays.planned import ifd_georeference  # noqa: E402, F401
-from .tiff.headers import read_header  # noqa: E402, F401
-
-
-def plan_ifd(ifd: IfdInfo, header: TiffHeader, limits: Limits) -> tuple:  # transitional
-    from .arrays.planned import plan_ifd as _plan
-
-    planned = _plan(ifd, header, limits)
-    return planned.layout, planned.plan

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from ..errors import InvalidArgumentError
-from ..manifest import normalize_url
+from ..urls import normalize_url
 
 __all__ = ["OnError", "check_batch_size", "check_bbox", "check_on_error", "check_overview_level", "normalize_urls"]
 
