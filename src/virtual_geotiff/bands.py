@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 
-from .cube import OnError, SourceEntry, VirtualCube
+from .arrays.planned import PlannedIfd
+from .cube import OnError, VirtualCube
 from .cube.arguments import check_on_error
 from .cube.assemble import assemble_variable
 from .cube.grid import place_on_grid
@@ -149,11 +150,10 @@ def open_virtual_bands(
     urls = list(dict.fromkeys(f.url for f in files))
     results = scan_sources(urls, registry, limits, None, concurrency, progress, executor, batch_size) if urls else []
     _, failures = split_failed(results)
-    by_url: dict[str, SourceEntry] = {u: r for u, r in zip(urls, results) if u not in failures}
+    by_url: dict[str, PlannedIfd] = {u: r for u, r in zip(urls, results) if u not in failures}
     for f in files:
         if f.url in failures:
             report.fail(f.item, f"{f.band}: {failures[f.url].reason}", failures[f.url].error)
-    _share_georefs(by_url)
     for f in files:
         entry = by_url.get(f.url)
         if entry is not None and f.declared is not None:
@@ -176,24 +176,6 @@ def open_virtual_bands(
               for path, gfiles in sorted(_group(kept, by_url).items())}
     sources = {u: by_url[u].stamp or SourceStamp(u) for u in dict.fromkeys(f.url for f in kept)}
     return BandCube(groups=groups, sources=sources, failed=dict(report.reasons), errors=dict(report.errors))
-
-
-def _share_georefs(by_url: dict[str, SourceEntry]) -> None:
-    """Entries scanned on an executor carry their georeferencing on one file per CRS only (``scan_batch``);
-    every band is assembled on its own, so each entry gets its grid's georeferencing back."""
-    import dataclasses
-
-    lacking = [u for u, e in by_url.items() if e.georef is None]
-    if not lacking:
-        return
-    georefs: dict[str, Any] = {}
-    for e in by_url.values():
-        if e.georef is not None:
-            georefs.setdefault(e.grid_key, e.georef)
-    for url in lacking:
-        entry = by_url[url]
-        if entry.grid_key in georefs:
-            by_url[url] = dataclasses.replace(entry, georef=georefs[entry.grid_key])
 
 
 def _normalized(f: BandFile) -> BandFile:
@@ -244,7 +226,7 @@ class _Report:
 _EPSG: dict[str, int | None] = {}
 
 
-def _epsg(entry: SourceEntry) -> int | None:
+def _epsg(entry: PlannedIfd) -> int | None:
     key = entry.grid_key
     if key not in _EPSG:
         wkt = key.rsplit("|", 1)[0]
@@ -257,7 +239,7 @@ def _epsg(entry: SourceEntry) -> int | None:
     return _EPSG[key]
 
 
-def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
+def _disagreements(entry: PlannedIfd, declared: Declared) -> list[str]:
     """What the header says differently from the catalog (EPSG code, shape, transform)."""
     problems = []
     if declared.epsg is not None:
@@ -272,9 +254,8 @@ def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
         if entry.transform is None:
             problems.append("no geotransform in the header, proj:transform declared")
         else:
-            c, a, b, f, d, e = entry.transform
-            header = (a, b, c, d, e, f)
-            scale = max(abs(a), abs(e), 1e-12)
+            header = entry.transform.to_affine()
+            scale = max(*entry.transform.resolution, 1e-12)
             if header != declared.transform[:6] and any(
                     not math.isclose(h, x, rel_tol=TRANSFORM_TOLERANCE, abs_tol=TRANSFORM_TOLERANCE * scale)
                     for h, x in zip(header, declared.transform[:6])):
@@ -282,7 +263,7 @@ def _disagreements(entry: SourceEntry, declared: Declared) -> list[str]:
     return problems
 
 
-def _crs_label(entry: SourceEntry) -> str:
+def _crs_label(entry: PlannedIfd) -> str:
     epsg = _epsg(entry)
     if epsg is not None:
         return f"EPSG_{epsg}"
@@ -294,7 +275,7 @@ def _crs_label(entry: SourceEntry) -> str:
     return "CRS_" + hashlib.sha1(wkt.encode()).hexdigest()[:8]
 
 
-def _require_single_crs(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> None:
+def _require_single_crs(files: list[BandFile], by_url: Mapping[str, PlannedIfd]) -> None:
     crs_of: dict[str, str] = {}
     for f in files:
         crs_of.setdefault(f.item, _crs_label(by_url[f.url]).replace("_", ":", 1))
@@ -310,9 +291,8 @@ def _require_single_crs(files: list[BandFile], by_url: Mapping[str, SourceEntry]
 _UNITS: dict[str, str] = {}
 
 
-def _learn_unit(entry: SourceEntry) -> None:
-    """Note the axis unit of the entry's CRS (entries shipped from executors carry the CRS on one file per grid
-    only, so every entry is offered and the first with a CRS answers for its grid)."""
+def _learn_unit(entry: PlannedIfd) -> None:
+    """Note the axis unit of the entry's CRS (the first entry of each grid answers for it)."""
     if entry.grid_key in _UNITS or entry.georef is None or entry.georef.crs is None:
         return
     crs = entry.georef.crs
@@ -321,16 +301,15 @@ def _learn_unit(entry: SourceEntry) -> None:
         else name.replace(" ", "_")
 
 
-def _resolution_label(entry: SourceEntry) -> str:
+def _resolution_label(entry: PlannedIfd) -> str:
     if entry.transform is None:
         return "pixels"
-    _, a, _, _, _, e = entry.transform
     unit = _UNITS.get(entry.grid_key, "m")
-    rx, ry = f"{abs(a):g}", f"{abs(e):g}"
+    rx, ry = (f"{v:g}" for v in entry.transform.resolution)
     return f"{rx}{unit}" if rx == ry else f"{rx}x{ry}{unit}"
 
 
-def _group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> dict[str, list[BandFile]]:
+def _group(files: list[BandFile], by_url: Mapping[str, PlannedIfd]) -> dict[str, list[BandFile]]:
     """``{"EPSG_32631/10m": files}``; a band whose files have several resolutions in one CRS is an error."""
     groups: dict[str, list[BandFile]] = {}
     res_of_band: dict[tuple[str, str], dict[str, str]] = {}
@@ -353,7 +332,7 @@ def _group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> dict[str
     return groups
 
 
-def _find_duplicates(files: list[BandFile], by_url: Mapping[str, SourceEntry], report: _Report) -> None:
+def _find_duplicates(files: list[BandFile], by_url: Mapping[str, PlannedIfd], report: _Report) -> None:
     """Two items putting a file of the same band at the same grid position and time: the later is reported."""
     entries = [by_url[f.url] for f in files]
     try:
@@ -373,7 +352,7 @@ def _find_duplicates(files: list[BandFile], by_url: Mapping[str, SourceEntry], r
 # ---------------------------------------------------------------------------------------------- assembly
 
 
-def _build_group(files: list[BandFile], by_url: Mapping[str, SourceEntry]) -> Any:
+def _build_group(files: list[BandFile], by_url: Mapping[str, PlannedIfd]) -> Any:
     """The bands of one (CRS, resolution) group on one grid and one time axis."""
     import xarray as xr
 

@@ -15,7 +15,7 @@ from tests.support.cube import BLOCK, RES, TILE, X0, Y0, rasterio_mosaic, read_c
 from tests.support.helpers import file_url, make_registry
 from virtual_geotiff import FailedSourcesError, IncompatibleSourcesError, InvalidArgumentError
 from virtual_geotiff.cube import open_virtual_cube
-from virtual_geotiff.headers import FailedSource, read_headers
+from virtual_geotiff.tiff.headers import FailedSource, read_headers
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..codecs.mapping import CodecPlan, check_supported, plan_codecs, sample_dty
 from ..errors import where
 from ..geo import IfdGeoref, georeference, inherits_georeferencing, rescaled
 from ..geo.attrs import parse_nodata
+from ..geo.transform import GeoTransform
 from ..layout import ChunkLayout, check_chunks_in_object, plan_layout
 from ..limits import Limits
 from ..manifest import manifest_array
@@ -77,18 +79,28 @@ class PlannedIfd:
         nodata = self.nodata
         return self.dtype.type(0) if nodata is None else nodata
 
-    def decode_key(self, *, per_plane: bool = False) -> Any:
+    @cached_property
+    def decode_key(self) -> tuple[Any, ...]:
         """What must be equal for chunks of two IFDs to decode the same way in one array: dtype, chunk shape,
-        dimensions, leading (band) shape and codec chain. ``per_plane=True`` compares single planes (a VRT band
-        taken from band-separate files of any band count): dtype, tile shape, samples per chunk and codecs."""
-        if per_plane:
-            return json.dumps([str(self.dtype), list(self.layout.chunks[-2:]), self.layout.interleaved_samples,
-                               self.plan.codecs], sort_keys=True, default=str)
+        dimensions, leading (band) shape and codec chain (labelled by ``DECODE_KEY_LABELS`` in messages)."""
         return (str(self.plan.dtype), self.layout.chunks, self.layout.dims, self.layout.shape[:-2],
                 repr(self.plan.codecs))
 
-    #: Labels of ``decode_key()``'s items, for messages that say what differs.
+    #: Labels of ``decode_key``'s items, for messages that say what differs.
     DECODE_KEY_LABELS = ("dtype", "chunk shape", "dimensions", "leading shape (bands)", "codecs")
+
+    @cached_property
+    def plane_decode_key(self) -> str:
+        """``decode_key`` for single planes (a VRT band taken from band-separate files of any band count):
+        dtype, tile shape, samples per chunk and codecs."""
+        return json.dumps([str(self.dtype), list(self.layout.chunks[-2:]), self.layout.interleaved_samples,
+                           self.plan.codecs], sort_keys=True, default=str)
+
+    @property
+    def transform(self) -> GeoTransform | None:
+        """The pixel grid's transform, for north-up or rotated grids that have x/y (None otherwise)."""
+        georef = self.georef
+        return georef.transform if georef is not None and georef.has_xy else None
 
     def attributes(self, *, shape: tuple[int, ...] | None = None, georef: IfdGeoref | None = None,
                    grid_mapping: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -105,11 +117,22 @@ class PlannedIfd:
         fill_value, attrs = self.attributes(grid_mapping=grid_mapping)
         return manifest_array(self.url, self.layout, self.plan, fill_value=fill_value, attributes=attrs)
 
-    def without_offsets(self) -> PlannedIfd:
-        """This record with the IFD's offsets and byte counts dropped (the layout holds them): what travels
-        back from a scan on another process."""
+    def for_shipping(self, *, keep_crs: bool) -> PlannedIfd:
+        """This record as it travels back from a scan on another process: without the IFD's offsets and byte
+        counts (the layout holds them) and, unless ``keep_crs``, without its CRS objects, which pickle as
+        WKT: a batch ships them once per ``grid_key`` and ``with_crs_of`` puts them back."""
         light = dataclasses.replace(self.ifd, offsets=_EMPTY, byte_counts=_EMPTY)
-        return dataclasses.replace(self, ifd=light)
+        georef = self.georef
+        if not keep_crs and georef is not None:
+            georef = dataclasses.replace(georef, crs=None, vertical_crs=None)
+        return dataclasses.replace(self, ifd=light, georef=georef)
+
+    def with_crs_of(self, other: PlannedIfd) -> PlannedIfd:
+        """This record with ``other``'s CRS objects (same ``grid_key``: the same CRS, by its WKT)."""
+        if self.georef is None or other.georef is None:
+            return self
+        georef = dataclasses.replace(self.georef, crs=other.georef.crs, vertical_crs=other.georef.vertical_crs)
+        return dataclasses.replace(self, georef=georef)
 
 
 def ifd_georeference(ifd: IfdInfo, header: TiffHeader) -> IfdGeoref:

@@ -3,13 +3,13 @@
 The publisher's workflow: hundreds to millions of COGs in object storage become one ``xarray.Dataset`` of
 VirtualiZarr ``ManifestArray`` variables that Icechunk or kerchunk can publish. Steps, each in one module:
 
-1. **Scan** (``scan``: ``scan_source``, run for every URL on one event loop by ``headers.read_headers``):
+1. **Scan** (``scan``: ``scan_source``, run for every URL on one event loop by ``tiff.headers.read_headers``):
    read the header, pick the IFD (full resolution or ``overview_level``), and plan it with the parser's
-   own helpers (``plan_ifd``: chunk layout + codec chain; ``ifd_georeference``: CRS + transform). The
-   result is a small picklable ``SourceEntry``; no per-file ``ManifestArray`` or Zarr metadata is made,
-   which is what makes a build cost little more than its header reads. With ``executor=`` the scan runs
-   in batches on other processes or machines (``concurrent.futures`` executors, dask ``Client``) and only
-   the entries travel back.
+   own helpers (``arrays.planned.plan_ifd``: chunk layout + codec chain; ``ifd_georeference``: CRS +
+   transform). The result is a small picklable ``arrays.planned.PlannedIfd``; no per-file ``ManifestArray``
+   or Zarr metadata is made, which is what makes a build cost little more than its header reads. With
+   ``executor=`` the scan runs in batches on other processes or machines (``concurrent.futures`` executors,
+   dask ``Client``) and only the entries travel back.
 2. **Grid** (``compat``, ``grid``): every file must share dtype, codecs and CRS and lie on one north-up
    grid: same resolution, origins an integral number of pixels apart. The cube's transform is the
    top-left file's; each file's pixel offset follows. Files that do not fit are listed with what differs
@@ -36,8 +36,8 @@ from __future__ import annotations
 from .arguments import OnError
 from .build import VirtualCube, open_virtual_cube
 from .grid import PIXEL_TOLERANCE, RESOLUTION_TOLERANCE
-from .scan import SourceEntry, scan_batch, scan_source
+from .scan import scan_batch, scan_source
 from .stack import StackValues, resolve_stack_values
 
-__all__ = ["PIXEL_TOLERANCE", "RESOLUTION_TOLERANCE", "OnError", "SourceEntry", "StackValues", "VirtualCube",
-           "open_virtual_cube", "resolve_stack_values", "scan_batch", "scan_source"]
+__all__ = ["PIXEL_TOLERANCE", "RESOLUTION_TOLERANCE", "OnError", "StackValues", "VirtualCube", "open_virtual_cube",
+           "resolve_stack_values", "scan_batch", "scan_source"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..arrays.attributes import check_same_decoding, ifd_attributes, shared_attributes, store_attributes
 from ..arrays.coords import grid_coordinates
+from ..arrays.planned import PlannedIfd
 from ..errors import InvalidArgumentError, where
 from ..geo import IfdGeoref
 from ..geo.transform import GeoTransform
@@ -25,16 +26,15 @@ from ..manifest import assembled_array, pad_leading
 from ..stitch import Block, place_blocks
 from .compat import check_compatible
 from .grid import Grid, bbox_window, check_one_per_position, crop_block, place_on_grid, window_transform
-from .scan import SourceEntry
 from .stack import stack_positions
 
 __all__ = ["assemble_variable", "select_bands"]
 
 
-def assemble_variable(entries: list[SourceEntry], values: list[Any] | None, stack_dim: str | None, *,
+def assemble_variable(entries: list[PlannedIfd], values: list[Any] | None, stack_dim: str | None, *,
                       stitch: bool, bands: Sequence[Any] | None, bbox: tuple[float, ...] | None, name: str,
                       grid: Grid | None = None, stack: np.ndarray | None = None,
-                      ) -> tuple[Any, list[SourceEntry]]:
+                      ) -> tuple[Any, list[PlannedIfd]]:
     """One variable (and its coordinates) from ``entries``, and the entries it references. ``grid`` and
     ``stack`` (sorted coordinate values, a superset of ``values``) impose a shared grid and stack axis on
     variables built separately."""
@@ -57,7 +57,7 @@ def assemble_variable(entries: list[SourceEntry], values: list[Any] | None, stac
     window = bbox_window(grid, bbox, chunks2)
     band_index = select_bands(entries, bands)
     placed = []
-    used: list[SourceEntry] = []
+    used: list[PlannedIfd] = []
     for entry, (row, col), s in zip(entries, positions, stack_index):
         cut = crop_block(_block(entry, band_index), row, col, window, chunks2)
         if cut is None:
@@ -85,7 +85,7 @@ def assemble_variable(entries: list[SourceEntry], values: list[Any] | None, stac
     return ds, used
 
 
-def select_bands(entries: list[SourceEntry], bands: Sequence[Any] | None) -> np.ndarray | None:
+def select_bands(entries: list[PlannedIfd], bands: Sequence[Any] | None) -> np.ndarray | None:
     """0-based indices of the 1-based ``bands`` (None: every band). Only separate-plane files can give up
     bands: a pixel-interleaved chunk holds all of them."""
     if bands is None:
@@ -111,7 +111,7 @@ def select_bands(entries: list[SourceEntry], bands: Sequence[Any] | None) -> np.
     return index
 
 
-def _block(entry: SourceEntry, band_index: np.ndarray | None) -> Block:
+def _block(entry: PlannedIfd, band_index: np.ndarray | None) -> Block:
     layout = entry.layout
     offsets, lengths, shape = layout.offsets, layout.lengths, layout.shape
     if band_index is not None:
@@ -132,26 +132,23 @@ def _coordinates(stack_dim: str | None, stack: np.ndarray | None, band_index: np
     return coords
 
 
-def _cube_georef(entries: list[SourceEntry], transform: GeoTransform | None) -> IfdGeoref:
+def _cube_georef(entries: list[PlannedIfd], transform: GeoTransform | None) -> IfdGeoref:
     """The first file's georeferencing with the cube's transform."""
     georef = next(e.georef for e in entries if e.georef is not None)
     if transform is None:
         return dataclasses.replace(georef, transform=None, point_transform=None) if georef.crs is not None \
             else georef
-    point = None
-    if georef.pixel_is_point:
-        c, a, b, f, d, e = transform
-        point = (c + a * 0.5 + b * 0.5, a, b, f + d * 0.5 + e * 0.5, d, e)
+    point = transform.point_registered() if georef.pixel_is_point else None
     return dataclasses.replace(georef, transform=transform, point_transform=point, note=None)
 
 
-def _cube_attributes(entries: list[SourceEntry], shape: tuple[int, int], georef: IfdGeoref,
+def _cube_attributes(entries: list[PlannedIfd], shape: tuple[int, int], georef: IfdGeoref,
                      band_index: np.ndarray | None) -> tuple[Any, dict[str, Any]]:
     """Fill value and attributes from ``ifd_attributes``, once per distinct nodata/metadata.
 
     Items that change decoded values (nodata, scale/offset) must agree; other items are kept when all
     files agree on them (per-file statistics are dropped)."""
-    groups: dict[tuple[str | None, str | None], SourceEntry] = {}
+    groups: dict[tuple[str | None, str | None], PlannedIfd] = {}
     for e in entries:
         groups.setdefault((e.ifd.geo.gdal_nodata, e.ifd.geo.gdal_metadata), e)
     first = entries[0]

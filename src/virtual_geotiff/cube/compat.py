@@ -13,7 +13,6 @@ from typing import Any
 
 from ..arrays.planned import PlannedIfd
 from ..errors import IncompatibleSourcesError
-from .scan import SourceEntry
 
 __all__ = ["add_problem", "check_compatible"]
 
@@ -23,14 +22,14 @@ def add_problem(problems: dict[str, list[str]], url: str, text: str) -> None:
     problems.setdefault(url, []).append(text)
 
 
-def check_compatible(entries: list[SourceEntry]) -> None:
+def check_compatible(entries: list[PlannedIfd]) -> None:
     """Same dtype/codecs/chunks/dims and same CRS/raster convention for every file, or a listed error."""
     first = entries[0]
     problems: dict[str, list[str]] = {}
     names = PlannedIfd.DECODE_KEY_LABELS
     for e in entries[1:]:
-        if e.codec_key != first.codec_key:
-            for label, a, b in zip(names, e.codec_key, first.codec_key):
+        if e.decode_key != first.decode_key:
+            for label, a, b in zip(names, e.decode_key, first.decode_key):
                 if a != b:
                     add_problem(problems, e.url, f"{label} {_short(a)} (expected {_short(b)} as in {first.url})")
         if e.grid_key != first.grid_key:

@@ -8,16 +8,15 @@ overlapping files are an error, not a blend.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..arrays.planned import PlannedIfd
 from ..errors import IncompatibleSourcesError, InvalidArgumentError
 from ..geo.transform import GeoTransform
 from ..stitch import Block
 from .compat import add_problem
-from .scan import SourceEntry
 
 __all__ = ["PIXEL_TOLERANCE", "RESOLUTION_TOLERANCE", "Grid", "bbox_window", "check_one_per_position",
            "crop_block", "place_on_grid", "window_transform"]
@@ -40,7 +39,7 @@ class Grid:
     width: int
 
 
-def place_on_grid(entries: list[SourceEntry], grid: Grid | None = None) -> tuple[Grid, list[tuple[int, int]]]:
+def place_on_grid(entries: list[PlannedIfd], grid: Grid | None = None) -> tuple[Grid, list[tuple[int, int]]]:
     """The common grid and each file's pixel (row, col) on it; lists files off the grid.
 
     ``grid``: place the files on this grid (computed from a larger set of files, e.g. every band of a
@@ -49,22 +48,25 @@ def place_on_grid(entries: list[SourceEntry], grid: Grid | None = None) -> tuple
     if first.transform is None:
         return Grid(None, max(e.layout.shape[-2] for e in entries), max(e.layout.shape[-1] for e in entries)), \
             [(0, 0)] * len(entries)
-    _, a0, _, _, _, e0 = first.transform if grid is None or grid.transform is None else grid.transform
+    ref = first.transform if grid is None or grid.transform is None else grid.transform
+    a0, e0 = ref.a, ref.e
     problems: dict[str, list[str]] = {}
     for e in entries:
-        _, a, b, _, d, ee = e.transform  # type: ignore[misc]
-        if b != 0.0 or d != 0.0:
-            add_problem(problems, e.url, f"rotated/sheared grid (GeoTransform {e.transform})")
+        t = e.transform
+        assert t is not None  # check_compatible: all georeferenced or none
+        a, ee = t.a, t.e
+        if not t.is_north_up:
+            add_problem(problems, e.url, f"rotated/sheared grid (GeoTransform {t})")
         if abs(a - a0) > RESOLUTION_TOLERANCE * abs(a0) or abs(ee - e0) > RESOLUTION_TOLERANCE * abs(e0):
             add_problem(problems, e.url, f"resolution ({a}, {ee}) (expected ({a0}, {e0}) as in {first.url})")
     if problems:
         raise IncompatibleSourcesError.from_problems("cannot place these files on one grid", problems)
-    cs = np.array([e.transform[0] for e in entries])  # type: ignore[index]
-    fs = np.array([e.transform[3] for e in entries])  # type: ignore[index]
+    cs = np.array([e.transform.c for e in entries])  # type: ignore[union-attr]
+    fs = np.array([e.transform.f for e in entries])  # type: ignore[union-attr]
     x0 = cs.min() if a0 > 0 else cs.max()
     y0 = fs.max() if e0 < 0 else fs.min()
     if grid is not None and grid.transform is not None:
-        x0, y0 = grid.transform[0], grid.transform[3]
+        x0, y0 = grid.transform.c, grid.transform.f
     cols = (cs - x0) / a0
     rows = (fs - y0) / e0
     icols, irows = np.rint(cols).astype(np.int64), np.rint(rows).astype(np.int64)
@@ -81,7 +83,7 @@ def place_on_grid(entries: list[SourceEntry], grid: Grid | None = None) -> tuple
         if irows.min() < 0 or icols.min() < 0 or height > grid.height or width > grid.width:
             raise InvalidArgumentError(f"internal: files reach outside the given grid {grid}")
         return grid, list(zip(irows.tolist(), icols.tolist()))
-    transform = (float(x0), a0, 0.0, float(y0), 0.0, e0)
+    transform = GeoTransform(float(x0), a0, 0.0, float(y0), 0.0, e0)
     return Grid(transform, height, width), list(zip(irows.tolist(), icols.tolist()))
 
 
@@ -91,20 +93,13 @@ def bbox_window(grid: Grid, bbox: tuple[float, ...] | None, chunks: tuple[int, i
         return 0, grid.height, 0, grid.width
     if grid.transform is None:
         raise InvalidArgumentError("bbox= needs georeferenced files; these have no transform")
-    c, a, _, f, _, e = grid.transform
-    minx, miny, maxx, maxy = bbox
-    xs = sorted(((minx - c) / a, (maxx - c) / a))
-    ys = sorted(((miny - f) / e, (maxy - f) / e))
-    eps = 1e-9
-    col0, col1 = math.floor(xs[0] + eps), math.ceil(xs[1] - eps)
-    row0, row1 = math.floor(ys[0] + eps), math.ceil(ys[1] - eps)
+    row0, row1, col0, col1 = grid.transform.pixel_window(bbox)
     ch, cw = chunks
     row0, col0 = max(row0, 0) // ch * ch, max(col0, 0) // cw * cw
     row1 = min(-(-min(row1, grid.height) // ch) * ch, grid.height)
     col1 = min(-(-min(col1, grid.width) // cw) * cw, grid.width)
     if row1 <= row0 or col1 <= col0:
-        x_min, x_max = sorted((c, c + a * grid.width))
-        y_min, y_max = sorted((f, f + e * grid.height))
+        x_min, y_min, x_max, y_max = grid.transform.bounds(grid.width, grid.height)
         raise InvalidArgumentError(f"bbox {bbox} does not intersect the files' extent "
                                    f"({x_min}, {y_min}, {x_max}, {y_max})")
     return row0, row1, col0, col1
@@ -114,8 +109,7 @@ def window_transform(grid: Grid, window: Window) -> GeoTransform | None:
     """The transform of ``window``'s top-left pixel (None on a grid without one)."""
     if grid.transform is None:
         return None
-    c, a, _, f, _, e = grid.transform
-    return (c + window[2] * a, a, 0.0, f + window[0] * e, 0.0, e)
+    return grid.transform.window_transform(window[0], window[2])
 
 
 def crop_block(block: Block, row: int, col: int, window: Window, chunks: tuple[int, int],
@@ -137,7 +131,7 @@ def crop_block(block: Block, row: int, col: int, window: Window, chunks: tuple[i
     return cropped, top - r0, left - c0
 
 
-def check_one_per_position(entries: list[SourceEntry], positions: list[tuple[int, int]], stack_index: list[int],
+def check_one_per_position(entries: list[PlannedIfd], positions: list[tuple[int, int]], stack_index: list[int],
                            grid: Grid, *, stitching_possible: bool) -> None:
     """Without stitching: one file per stack position, all with the same footprint."""
     problems: dict[str, list[str]] = {}

@@ -1,4 +1,4 @@
-"""The per-file step of a cube: read one header, pick its IFD, plan it into a small picklable ``SourceEntry``.
+"""The per-file step of a cube: read one header, pick its IFD, plan it into a small picklable ``PlannedIfd``.
 
 A cube build is mostly header reads, so this is the only part that runs per file and the only part that
 may run elsewhere: ``scan_sources`` reads every URL on one event loop (``headers.read_headers``), or hands
@@ -15,57 +15,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import Executor, as_completed
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import numpy as np
 from obspec_utils.registry import ObjectStoreRegistry
 
 from .._sync import run_sync
 from ..arrays.levels import pyramid_levels, read_header_with_sidecar, select_overview, with_dataset_metadata
-from ..arrays.planned import ifd_georeference, plan_ifd
-from ..codecs.mapping import CodecPlan
+from ..arrays.planned import PlannedIfd, ifd_georeference, plan_ifd
 from ..errors import InvalidArgumentError
 from ..geo import IfdGeoref
-from ..geo.transform import GeoTransform
-from ..layout import ChunkLayout
 from ..limits import Limits
-from ..sources import SourceStamp
 from ..tiff.headers import FailedSource, Progress, read_header, read_headers
 from ..tiff.reader import IfdInfo, TiffHeader
 
-__all__ = ["SourceEntry", "scan_batch", "scan_source", "scan_sources"]
-
-_EMPTY = np.zeros(0, dtype=np.uint64)
-
-
-@dataclass(frozen=True, eq=False)
-class SourceEntry:
-    """One scanned file: the chosen IFD planned by the parser's helpers, ready to place on the cube grid."""
-
-    url: str
-    stamp: SourceStamp | None
-    ifd: IfdInfo  # for attributes (shipped from executors without its offsets: they live in ``layout``)
-    layout: ChunkLayout
-    plan: CodecPlan
-    transform: GeoTransform | None
-    #: The CRS as WKT ("" for none) plus the raster-space convention: files must share it to share a grid.
-    grid_key: str
-    #: ``PlannedIfd.decode_key()``: dtype, chunk shape, dims, leading shape and codec chain (as text), what must
-    #: match to share an array.
-    codec_key: tuple[Any, ...]
-    #: The file's georeferencing (its CRS is shared through ``scan_batch``'s representatives when shipped).
-    georef: IfdGeoref | None = None
+__all__ = ["restore_crs", "scan_batch", "scan_source", "scan_sources"]
 
 
 def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None = None,
-                crs_keys: dict[int, str] | None = None, sidecar: TiffHeader | None = None) -> SourceEntry:
+                crs_keys: dict[int, str] | None = None, sidecar: TiffHeader | None = None) -> PlannedIfd:
     """Plan the IFD a cube takes from one file: full resolution, or rasterio's ``overview_level`` (internal
     overviews, else the ``.ovr`` ``sidecar``'s; the entry then references the sidecar)."""
     header, ifd, georef = _select_ifd(header, overview_level, sidecar)
     planned = plan_ifd(ifd, header, limits)
-    layout, plan = planned.layout, planned.plan
     crs = georef.crs
     crs_keys = {} if crs_keys is None else crs_keys
     if crs is None:
@@ -74,11 +46,7 @@ def scan_source(header: TiffHeader, limits: Limits, overview_level: int | None =
         wkt = crs_keys.get(id(crs))
         if wkt is None:
             wkt = crs_keys[id(crs)] = crs.to_wkt(version="WKT2_2019")
-    grid_key = f"{wkt}|point={georef.pixel_is_point}"
-    codec_key = planned.decode_key()
-    return SourceEntry(url=header.url, stamp=header.stamp, ifd=ifd, layout=layout, plan=plan,
-                       transform=georef.transform if georef.has_xy else None, grid_key=grid_key,
-                       codec_key=codec_key, georef=georef)
+    return dataclasses.replace(planned, georef=georef, grid_key=f"{wkt}|point={georef.pixel_is_point}")
 
 
 def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHeader | None,
@@ -91,7 +59,7 @@ def _select_ifd(header: TiffHeader, overview_level: int | None, sidecar: TiffHea
 
 
 async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, overview_level: int | None,
-                    crs_keys: dict[int, str]) -> SourceEntry:
+                    crs_keys: dict[int, str]) -> PlannedIfd:
     if overview_level is None:
         return scan_source(await read_header(url, registry, limits), limits, None, crs_keys)
     # the parser's rule for which headers a level needs: the .ovr only when there is no internal overview
@@ -100,27 +68,37 @@ async def _scan_one(url: str, registry: ObjectStoreRegistry, limits: Limits, *, 
 
 
 def scan_batch(urls: Sequence[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
-               concurrency: int) -> list[SourceEntry | FailedSource]:
-    """Scan ``urls`` on one event loop (what each executor task runs). Entries keep their georeferencing
-    only for the first file of each grid, so a batch pickles one CRS per grid rather than one per file, and
-    their IFD without its offsets and byte counts (the layout holds them)."""
+               concurrency: int) -> list[PlannedIfd | FailedSource]:
+    """Scan ``urls`` on one event loop (what each executor task runs), ready to travel back: entries keep
+    their CRS only for the first file of each grid, so a batch pickles one CRS per grid rather than one per
+    file (``restore_crs`` puts it back), and their IFD without offsets and byte counts (the layout holds them)."""
     crs_keys: dict[int, str] = {}
     scan = partial(_scan_one, overview_level=overview_level, crs_keys=crs_keys)
     results = run_sync(read_headers(urls, registry, limits, concurrency=concurrency, read=scan))
     seen: set[str] = set()
     for i, entry in enumerate(results):
-        if isinstance(entry, SourceEntry):
-            light = dataclasses.replace(entry.ifd, offsets=_EMPTY, byte_counts=_EMPTY)
-            georef = None if entry.grid_key in seen else entry.georef
-            results[i] = dataclasses.replace(entry, ifd=light, georef=georef)
+        if isinstance(entry, PlannedIfd):
+            results[i] = entry.for_shipping(keep_crs=entry.grid_key not in seen)
             seen.add(entry.grid_key)
     return results
 
 
+def restore_crs(batch: list[PlannedIfd | FailedSource]) -> list[PlannedIfd | FailedSource]:
+    """A shipped batch (``scan_batch``) with every entry's CRS back, from the first entry of its grid."""
+    first: dict[str, PlannedIfd] = {}
+    out: list[PlannedIfd | FailedSource] = []
+    for entry in batch:
+        if isinstance(entry, PlannedIfd):
+            rep = first.setdefault(entry.grid_key, entry)
+            entry = entry if rep is entry else entry.with_crs_of(rep)
+        out.append(entry)
+    return out
+
+
 def scan_sources(urls: list[str], registry: ObjectStoreRegistry, limits: Limits, overview_level: int | None,
                  concurrency: int, progress: Progress | None, executor: Any, batch_size: int,
-                 ) -> list[SourceEntry | FailedSource]:
-    """One ``SourceEntry`` or ``FailedSource`` per URL, in order: here on one event loop, or in batches of
+                 ) -> list[PlannedIfd | FailedSource]:
+    """One ``PlannedIfd`` or ``FailedSource`` per URL, in order: here on one event loop, or in batches of
     ``batch_size`` on ``executor`` (a failed task fails each file of its batch, never the whole scan)."""
     if executor is None:
         scan = partial(_scan_one, overview_level=overview_level, crs_keys={})
@@ -139,7 +117,7 @@ def scan_sources(urls: list[str], registry: ObjectStoreRegistry, limits: Limits,
     for future in as_completed(futures):
         k = futures[future]
         try:
-            out[k] = future.result()
+            out[k] = restore_crs(future.result())
         except Exception as exc:  # the task itself failed (worker died, unpicklable store...): each file failed
             out[k] = [FailedSource(u, exc) for u in batches[k]]
         done += len(batches[k])

@@ -182,7 +182,7 @@ def _place(entries: list[tuple[Block, PlannedIfd, int, int]], shape: tuple[int, 
     first = entries[0][1]
     problems: dict[str, list[str]] = {}
     for block, source, _, _ in entries[1:]:
-        if source.decode_key(per_plane=True) != first.decode_key(per_plane=True):
+        if source.plane_decode_key != first.plane_decode_key:
             problems.setdefault(block.label, []).append(
                 f"dtype, tile size or codecs differ from {entries[0][0].label} ({source.dtype}, tiles "
                 f"{source.layout.chunks[-2:]}, codecs {[c.get('name') for c in source.plan.codecs]} vs "
@@ -262,7 +262,7 @@ def stack_bands(arrays: list[Assembled], vrt: VrtDataset) -> Assembled:
     """``(y, x)`` band arrays as one ``(band, y, x)`` array (chunks of one band)."""
     first = arrays[0]
     for band, arr in zip(vrt.bands[1:], arrays[1:]):
-        same_decoding = arr.source.decode_key(per_plane=True) == first.source.decode_key(per_plane=True)
+        same_decoding = arr.source.plane_decode_key == first.source.plane_decode_key
         if not same_decoding or not _same_fill(arr.fill, first.fill):
             raise UnsupportedVrtError(
                 f"VRTRasterBand {band.number} of {vrt.url} differs from band 1 in data type, nodata or codecs, so the "
