@@ -1,7 +1,7 @@
 """The per-file step of a cube: read one header, pick its IFD, plan it into a small picklable ``PlannedIfd``.
 
 A cube build is mostly header reads, so this is the only part that runs per file and the only part that
-may run elsewhere: ``scan_sources`` reads every URL on one event loop (``headers.read_headers``), or hands
+may run elsewhere: ``scan_sources`` reads every URL on one event loop (``tiff.headers.read_headers``), or hands
 batches to ``concurrent.futures`` executors or a dask ``Client`` (``scan_batch`` is what each task runs) and
 gets only the entries back. No per-file ``ManifestArray`` or Zarr metadata is made: the entry carries just
 what placing the file on the cube grid needs.

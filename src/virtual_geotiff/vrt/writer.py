@@ -8,7 +8,7 @@ bands are the variable's ``band`` dimension (or one band).
 Why the placement is derived from the manifest rather than from a record the builder keeps: the manifest
 *is* what the virtual store reads, so a VRT derived from it cannot disagree with it, and any virtual
 dataset works (stitched, cropped with ``bbox``, stacked, ``overview_level``). For every file a slice
-references, its header is read (``headers.read_headers``) and the chunks' byte offsets are looked up in the
+references, its header is read (``tiff.headers.read_headers``) and the chunks' byte offsets are looked up in the
 file's own tile table: that gives the IFD (``GTIFF_DIR:n:`` for another IFD than the first), the band
 (``SourceBand``) and the tile position, hence ``SrcRect``/``DstRect``. Chunks that do not form one file's
 tile grid at one offset, chunk shapes that differ from the file's tiles, or partial edge tiles inside the
