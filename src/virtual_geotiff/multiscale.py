@@ -1,6 +1,8 @@
-"""Overview pyramids, GDAL internal masks and ``.ovr`` sidecars as resolution levels.
+"""Overview pyramids, GDAL internal masks and ``.ovr`` sidecars as resolution levels: the group layout.
 
-GDAL's view of a GeoTIFF, which rasterio's ``overview_level=`` exposes, is reproduced step by step:
+``arrays.levels`` finds the levels (the first four rules below); this module lays them out as groups with
+their attributes. GDAL's view of a GeoTIFF, which rasterio's ``overview_level=`` exposes, is reproduced
+step by step:
 
 - **Levels.** Level 0 is IFD 0 (full resolution). Its overviews are the reduced-resolution IFDs
   (``NewSubfileType`` bit 0, not a mask) with the same bands and sample type, in file order: level

@@ -25,7 +25,8 @@ carries its own GeoZarr ``proj:``/``spatial:`` attributes and ``georef_status``.
 without GeoTIFF tags of their own take IFD 0's georeferencing rescaled to their size, as GDAL does.
 
 ``ifd_layout="multiscale"`` and ``overview_level=`` expose GDAL's view instead of raw IFDs: resolution
-levels with their internal masks and ``.ovr`` sidecar overviews (``virtual_geotiff.multiscale``).
+levels with their internal masks and ``.ovr`` sidecar overviews
+(``arrays.levels`` finds them, ``virtual_geotiff.multiscale`` lays them out).
 """
 
 from __future__ import annotations
