@@ -7,7 +7,6 @@ coordinates, masked values. Files of ../shared/corpus are compared too when that
 
 from __future__ import annotations
 
-import logging
 import pickle
 import warnings
 from pathlib import Path
@@ -26,7 +25,7 @@ from rasterio.transform import from_origin
 
 from tests.support.geo import ATOL, TIE, assert_transform, geokey_directory, rasterio_crs
 from tests.support.helpers import file_url, make_registry, open_virtual, read_local_header
-from tests.support.paths import CORPUS
+from tests.support.paths import CORPUS, corpus_files
 from virtual_geotiff import ScaleOffsetWarning, VirtualTIFF, read_masked
 from virtual_geotiff.geo import GeoreferencingWarning, georeference
 from virtual_geotiff.geo.attrs import (
@@ -677,27 +676,12 @@ def test_point_geo_ignore_option():
 # ------------------------------------------------------------------------------------------------- corpus
 
 
-def corpus_geotiffs() -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    found = []
-    log = logging.getLogger("tifffile")
-    level = log.level
-    log.setLevel(logging.CRITICAL)  # the corpus holds deliberately broken files
-    try:
-        for path in sorted(CORPUS.glob("*/*")):
-            try:
-                with tifffile.TiffFile(path) as tif:
-                    if tif.is_geotiff:
-                        found.append(path)
-            except Exception:
-                continue
-    finally:
-        log.setLevel(level)
-    return found
+def _is_geotiff(path: Path) -> bool:
+    with tifffile.TiffFile(path) as tif:
+        return tif.is_geotiff
 
 
-CORPUS_FILES = corpus_geotiffs()
+CORPUS_FILES = corpus_files(_is_geotiff)
 
 
 @pytest.mark.corpus

@@ -19,7 +19,7 @@ import xarray as xr
 from rasterio.transform import from_origin
 
 from tests.support.helpers import make_registry, read_local_header
-from tests.support.paths import CORPUS
+from tests.support.paths import corpus_files
 from virtual_geotiff import InvalidArgumentError, UnsupportedTiffError, VirtualGeoTiffError, VirtualTIFF
 from virtual_geotiff.masks import read_masked
 
@@ -148,26 +148,17 @@ def test_a_decoded_dataset_is_refused_with_what_to_do(tmp_path):
         read_masked(store, "nope")
 
 
-def corpus_masked_files() -> list[Path]:
-    """Corpus files with a GDAL mask IFD or an alpha ExtraSample (header-level check, no decoding)."""
-    if not CORPUS.is_dir():
-        return []
+def _has_mask_or_alpha(path: Path) -> bool:
+    """A GDAL mask IFD or an alpha ExtraSample (header-level check, no decoding)."""
     from virtual_geotiff.arrays.levels import is_mask
     from virtual_geotiff.limits import Limits
 
-    found = []
-    for path in sorted(CORPUS.glob("*/*")):
-        try:
-            header = read_local_header(path, Limits(timeout_seconds=5))
-        except Exception:
-            continue
-        if any(is_mask(ifd) for ifd in header.ifds) or any(v in (1, 2) for ifd in header.ifds
-                                                             for v in ifd.extra_samples):
-            found.append(path)
-    return found
+    header = read_local_header(path, Limits(timeout_seconds=5))
+    return any(is_mask(ifd) for ifd in header.ifds) or any(v in (1, 2) for ifd in header.ifds
+                                                            for v in ifd.extra_samples)
 
 
-CORPUS_MASKED = corpus_masked_files()
+CORPUS_MASKED = corpus_files(_has_mask_or_alpha)
 
 
 @pytest.mark.corpus
