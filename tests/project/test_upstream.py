@@ -155,10 +155,9 @@ def test_path_in_store_is_manifest_store_gets_prefix_rule(tmp_path):
     assert path_in_store(obstore.store.LocalStore(prefix=tmp_path), url) == "sub/f.tif"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "known gap: ManifestStore.get serves inlined chunks (ChunkManifest._inlined, path '__inlined__'); "
-    "the grouped fetch resolves their path as a URL and fails"))
 def test_grouped_fetch_of_inlined_chunks():
+    """ManifestStore.get serves chunks held in the manifest itself (path '__inlined__'); so must the grouped
+    fetch (it hands them to ``get``)."""
     raw = bytes(range(4))
     manifest = ChunkManifest({"0": {"path": "", "offset": 0, "length": 4, "data": raw}})
     meta = create_v3_array_metadata(shape=(4,), data_type=np.dtype("uint8"), chunk_shape=(4,),
@@ -207,10 +206,9 @@ def test_grouped_pipeline_overrides_zarrs_read():
         "protocol; mend virtual_geotiff.fastread.pipeline")
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "known gap: zarr's BatchedCodecPipeline.read returns one GetResult per chunk, which zarr reads when "
-    "array.read_missing_chunks is False; GroupedReadPipeline.read returns None"))
 def test_grouped_read_reports_each_chunks_status(tmp_path):
+    """zarr's pipeline ``read`` returns one GetResult per chunk, which zarr reads when
+    ``array.read_missing_chunks`` is False: the grouped pipeline must return them too."""
     path, data = _tiff(tmp_path)
     store = VirtualTIFF(ifd=0)(path.as_uri(), _registry())
     use_fast_decoders()
@@ -220,6 +218,29 @@ def test_grouped_read_reports_each_chunks_status(tmp_path):
             np.testing.assert_array_equal(arr[:], data)
     finally:
         use_default_decoders()
+
+
+def test_grouped_read_reports_missing_chunks_as_zarr_does(tmp_path):
+    """With ``array.read_missing_chunks`` False a sparse file's missing tile is an error in zarr's own pipeline;
+    the grouped pipeline must report it the same way, not hide it behind the fill value."""
+    from tests.support.helpers import file_url, make_registry, write_sparse
+
+    path = tmp_path / "sparse.tif"
+    write_sparse(path, "uint8", "zlib", 1, "contig", missing={1})
+    outcomes = []
+    for fast in (False, True):
+        store = VirtualTIFF(ifd=0)(file_url(path), make_registry())
+        if fast:
+            use_fast_decoders()
+        try:
+            with zarr.config.set({"array.read_missing_chunks": False}):
+                arr = zarr.open_group(store, mode="r", zarr_format=3)["0"]
+                with pytest.raises(Exception) as info:
+                    arr[:]
+                outcomes.append(type(info.value))
+        finally:
+            use_default_decoders()
+    assert outcomes[0] is outcomes[1], f"zarr raises {outcomes[0]}, the grouped pipeline {outcomes[1]}"
 
 
 # -- VirtualiZarr: ChunkManifest's arrays (virtual_geotiff.manifest.references) ---------------------------

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 from virtualizarr.manifests import ManifestArray
+from virtualizarr.manifests.manifest import INLINED_CHUNK_PATH
+from zarr.abc.codec import GetResult
 from zarr.core.codec_pipeline import BatchedCodecPipeline, fill_value_or_default
 from zarr.core.config import config
 from zarr.registry import register_pipeline
@@ -82,28 +84,32 @@ class GroupedReadPipeline(BatchedCodecPipeline):
         codecs = (*self.array_array_codecs, self.array_bytes_codec, *self.bytes_bytes_codecs)
         return not self.supports_partial_decode and all(decodes_synchronously(c) for c in codecs)
 
-    async def read(self, batch_info: Iterable[_ReadItem], out: NDBuffer, drop_axes: tuple[int, ...] = ()) -> None:
+    async def read(self, batch_info: Iterable[_ReadItem], out: NDBuffer,
+                   drop_axes: tuple[int, ...] = ()) -> tuple[GetResult, ...]:
+        """Decode every chunk of ``batch_info`` into ``out`` and say, per chunk and in order, whether it was
+        stored or read as the fill value (zarr reads that when ``array.read_missing_chunks`` is False)."""
         if not self._fusable:
-            await super().read(batch_info, out, drop_axes)
-            return
+            return await super().read(batch_info, out, drop_axes)
         items = list(batch_info)
         if not items:
-            return
+            return ()
         size = group_size(len(items), _chunk_bytes(items[0][1]))
         limit = max(1, int(config.get("async.concurrency") or 1))
         fetch_gate = asyncio.Semaphore(limit)
         group_gate = asyncio.Semaphore(limit)
 
-        async def one(group: Sequence[_ReadItem]) -> None:
+        async def one(group: Sequence[_ReadItem]) -> list[GetResult]:
             async with group_gate:
                 chunks = await fetch_group(group, fetch_gate)
-                await asyncio.to_thread(self._decode_group, group, chunks, out, drop_axes)
+                return await asyncio.to_thread(self._decode_group, group, chunks, out, drop_axes)
 
-        await asyncio.gather(*(one(items[i:i + size]) for i in range(0, len(items), size)))
+        groups = await asyncio.gather(*(one(items[i:i + size]) for i in range(0, len(items), size)))
+        return tuple(result for group in groups for result in group)
 
     def _decode_group(self, group: Sequence[_ReadItem], chunks: Sequence[Buffer | None], out: NDBuffer,
-                      drop_axes: tuple[int, ...]) -> None:
+                      drop_axes: tuple[int, ...]) -> list[GetResult]:
         """Decode every chunk of ``group`` through the whole codec chain and place it in ``out``."""
+        results: list[GetResult] = []
         chain: list[tuple[SyncDecode, ArraySpec]] = []
         fused: FusedDecoder | None = None
         scratch = np.empty(0, np.uint8)
@@ -111,6 +117,7 @@ class GroupedReadPipeline(BatchedCodecPipeline):
         for (_, spec, chunk_selection, out_selection, _), data in zip(group, chunks, strict=True):
             if data is None:
                 out[out_selection] = fill_value_or_default(spec)
+                results.append(GetResult(status="missing"))
                 continue
             if spec != chain_spec:
                 chain_spec = spec
@@ -129,6 +136,8 @@ class GroupedReadPipeline(BatchedCodecPipeline):
             if drop_axes:
                 part = part.squeeze(axis=drop_axes)
             out[out_selection] = part
+            results.append(GetResult(status="present"))
+        return results
 
 
 def group_size(n: int, chunk_bytes: int = 0) -> int:
@@ -205,6 +214,9 @@ async def _manifest_get_many(store: Any, paths: list[str], prototype: BufferProt
         separator = getattr(node.metadata.chunk_key_encoding, "separator", ".")
         entry = node.manifest.get_entry(chunk_index(key, separator))
         if entry is None:
+            continue
+        if entry["path"] == INLINED_CHUNK_PATH:  # bytes held in the manifest itself: ``get`` serves them
+            fallback.append(i)
             continue
         url, offset, length = entry["path"], int(entry["offset"]), int(entry["length"])
         obj_store, _ = registry.resolve(url)
