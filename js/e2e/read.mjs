@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as zarr from "zarrita";
 import { register } from "../src/index.js";
 import { allowHttpFetcher } from "../src/icechunk.js";
+import { cOrder } from "../test/c_order.js";
 
 register(zarr);
 const request = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -27,23 +28,6 @@ async function openStore() {
 	}
 	const { default: ReferenceStore } = await import("@zarrita/storage/ref");
 	return ReferenceStore.fromUrl(request.kerchunk);
-}
-
-/** C-ordered copy of a zarrita result (after a transpose codec it is a strided view). */
-function cOrder({ data, shape, stride }) {
-	const n = shape.reduce((a, b) => a * b, 1);
-	const out = new data.constructor(n);
-	const index = new Array(shape.length).fill(0);
-	for (let i = 0; i < n; i++) {
-		let at = 0;
-		for (let d = 0; d < shape.length; d++) at += index[d] * stride[d];
-		out[i] = data[at];
-		for (let d = shape.length - 1; d >= 0; d--) {
-			if (++index[d] < shape[d]) break;
-			index[d] = 0;
-		}
-	}
-	return out;
 }
 
 const store = await openStore();

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as zarr from "zarrita";
+import { cOrder } from "./c_order.js";
 
 export const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../spec/vectors");
 
@@ -55,21 +56,8 @@ export async function readVector(meta, chunk) {
 }
 
 /** C-ordered little-endian bytes of a zarrita result {data, shape, stride} (which may be strided). */
-export function toCOrderBytes({ data, shape, stride }, dataType) {
-	const Ctr = TYPED[dataType];
-	const n = shape.reduce((a, b) => a * b, 1);
-	const out = new Ctr(n);
-	const index = new Array(shape.length).fill(0);
-	for (let i = 0; i < n; i++) {
-		let at = 0;
-		for (let d = 0; d < shape.length; d++) at += index[d] * stride[d];
-		out[i] = data[at];
-		for (let d = shape.length - 1; d >= 0; d--) {
-			if (++index[d] < shape[d]) break;
-			index[d] = 0;
-		}
-	}
-	return new Uint8Array(out.buffer);
+export function toCOrderBytes(result, dataType) {
+	return new Uint8Array(cOrder(result, TYPED[dataType]).buffer);
 }
 
 export function float16Supported() {
