@@ -335,6 +335,17 @@ def _from_epsg(code: int, name: str, where: str) -> pyproj.CRS:
                     where) from None
 
 
+def _epsg_json(kind: Any, code: int, key: str, noun: str, where: str) -> dict[str, Any]:
+    """The PROJJSON (without ``$schema``) of EPSG object ``code`` of ``kind`` (a pyproj class with
+    ``from_epsg``: Datum, Ellipsoid, CoordinateOperation), or the typed error naming GeoKey ``key``."""
+    try:
+        doc = kind.from_epsg(code).to_json_dict()
+    except CRSError:
+        raise _fail(key, code, f"not {noun} code in the EPSG database", where) from None
+    doc.pop("$schema", None)
+    return doc
+
+
 def _with_cs_unit(crs: pyproj.CRS, unit: dict[str, Any] | None) -> pyproj.CRS:
     """``crs`` with its axis unit replaced by ``unit`` (GDAL honours ProjLinearUnits over the EPSG unit)."""
     if unit is None:
@@ -355,12 +366,7 @@ def _with_cs_unit(crs: pyproj.CRS, unit: dict[str, Any] | None) -> pyproj.CRS:
 
 def _epsg_datum(code: int, where: str) -> dict[str, Any]:
     """The PROJJSON of EPSG datum ``code`` (GeogGeodeticDatumGeoKey), or the typed error naming the key."""
-    try:
-        datum = pyproj.crs.Datum.from_epsg(code).to_json_dict()
-    except CRSError:
-        raise _fail("geog_geodetic_datum", code, "not a datum code in the EPSG database", where) from None
-    datum.pop("$schema", None)
-    return datum
+    return _epsg_json(pyproj.crs.Datum, code, "geog_geodetic_datum", "a datum", where)
 
 
 def _geodetic_datum(keys: Mapping[str, Any], angular: dict[str, Any] | None, where: str) -> dict[str, Any]:
@@ -400,11 +406,7 @@ def _frame_name(datum: Mapping[str, Any]) -> str:
 def _ellipsoid(keys: Mapping[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
     code = _code(keys, "geog_ellipsoid")
     if code is not None and code != USER_DEFINED:
-        try:
-            ell = pyproj.crs.Ellipsoid.from_epsg(code).to_json_dict()
-        except CRSError:
-            raise _fail("geog_ellipsoid", code, "not an ellipsoid code in the EPSG database", where) from None
-        ell.pop("$schema", None)
+        ell = _epsg_json(pyproj.crs.Ellipsoid, code, "geog_ellipsoid", "an ellipsoid", where)
         return _with_axis_keys(ell, keys)
     a = _float(keys, "geog_semi_major_axis")
     if a is None or not a > 0:
@@ -618,12 +620,7 @@ def _conversion(keys: Mapping[str, Any], angular: Any, linear: Any, where: str) 
     ct = _code(keys, "proj_coord_trans")
     if projection is not None and projection != USER_DEFINED and ct is None:
         # an EPSG conversion; libgeotiff lets ProjCoordTransGeoKey and its parameters replace it
-        try:
-            conv = pyproj.crs.CoordinateOperation.from_epsg(projection).to_json_dict()
-        except CRSError:
-            raise _fail("projection", projection, "not a conversion code in the EPSG database", where) from None
-        conv.pop("$schema", None)
-        return conv
+        return _epsg_json(pyproj.crs.CoordinateOperation, projection, "projection", "a conversion", where)
     if ct is None:
         value = keys.get("projected_type", "absent")
         raise _fail("projected_type", value, f"a user-defined projected CRS needs {key_label('projection')} or "
@@ -977,11 +974,7 @@ def vertical_crs_from_geokeys(keys: Mapping[str, Any], *, where: str = "") -> py
     if datum_code is None or datum_code == USER_DEFINED:
         raise _fail("vertical_datum", keys.get("vertical_datum", "absent"),
                     "a user-defined vertical CRS needs an EPSG vertical datum code", where)
-    try:
-        datum = pyproj.crs.Datum.from_epsg(datum_code).to_json_dict()
-    except CRSError:
-        raise _fail("vertical_datum", datum_code, "not a datum code in the EPSG database", where) from None
-    datum.pop("$schema", None)
+    datum = _epsg_json(pyproj.crs.Datum, datum_code, "vertical_datum", "a datum", where)
     unit = (_linear_unit(keys, "vertical_units", "vertical_units", where)
             if _code(keys, "vertical_units") not in (None, USER_DEFINED) else None) or "metre"
     citation = keys.get("vertical_citation")
